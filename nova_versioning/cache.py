@@ -1,0 +1,139 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Per-process TTL cache of minimum service versions, single-flight.
+
+A minimum version changes only when a service of that binary is upgraded,
+deleted or forced down, so a short TTL absorbs the storm of lookups when
+many services start at once. Concurrent callers asking for a binary that is
+not cached share one database query: the first one runs it, the others
+wait for its answer (single-flight).
+
+``clear()`` forgets everything and detaches queries already under way, so
+an answer read before the clear is never cached after it (what a reload
+relies on).
+"""
+
+import threading
+import time
+
+
+class _Flight(object):
+    """One database query under way, awaited by every caller that needs it."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.values = None
+        self.error = None
+
+
+class MinimumVersionCache(object):
+    """Cache of binary -> minimum service version.
+
+    :param ttl: callable returning the TTL in seconds (read on every
+        lookup, so a reloaded option applies at once); 0 disables caching
+        but keeps single-flight.
+    :param clock: monotonic clock, replaceable in tests.
+    """
+
+    def __init__(self, ttl, clock=time.monotonic):
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries = {}
+        self._inflight = {}
+        self.loads = 0
+
+    def get_multi(self, binaries, load):
+        """Minimum version of each binary.
+
+        :param binaries: iterable of binary names.
+        :param load: callable taking a list of binaries and returning a
+            dict binary -> int for all of them, in one query.
+        """
+        binaries = list(dict.fromkeys(binaries))
+        ttl = self._ttl()
+        found = {}
+        waiting = {}
+        missing = []
+        with self._lock:
+            now = self._clock()
+            for binary in binaries:
+                entry = self._entries.get(binary)
+                if entry is not None and entry[1] > now:
+                    found[binary] = entry[0]
+                elif binary in self._inflight:
+                    waiting[binary] = self._inflight[binary]
+                else:
+                    missing.append(binary)
+            if missing:
+                flight = _Flight()
+                for binary in missing:
+                    self._inflight[binary] = flight
+                self.loads += 1
+        if missing:
+            found.update(self._run(flight, missing, load, ttl))
+        for binary, other in waiting.items():
+            other.done.wait()
+            if other.error is not None:
+                raise other.error
+            found[binary] = other.values[binary]
+        return {binary: found[binary] for binary in binaries}
+
+    def _run(self, flight, binaries, load, ttl):
+        try:
+            values = load(binaries)
+            values = {binary: int(values.get(binary, 0))
+                      for binary in binaries}
+        except BaseException as exc:
+            flight.error = exc
+            self._land(flight, binaries, None, ttl)
+            raise
+        self._land(flight, binaries, values, ttl)
+        return values
+
+    def _land(self, flight, binaries, values, ttl):
+        flight.values = values
+        with self._lock:
+            expires = self._clock() + ttl
+            for binary in binaries:
+                if self._inflight.get(binary) is not flight:
+                    # cleared while the query ran: answer the callers
+                    # already waiting, but do not cache a stale answer.
+                    continue
+                del self._inflight[binary]
+                # 0 means "no such service yet": never cached, so the
+                # first one to register is seen at once.
+                if values is not None and ttl > 0 and values[binary] > 0:
+                    self._entries[binary] = (values[binary], expires)
+        flight.done.set()
+
+    def get(self, binary, load):
+        return self.get_multi([binary], load)[binary]
+
+    def peek(self, binary):
+        """The cached, unexpired minimum of ``binary``, or None."""
+        with self._lock:
+            entry = self._entries.get(binary)
+            if entry is not None and entry[1] > self._clock():
+                return entry[0]
+            return None
+
+    def forget(self, binary):
+        """Drop the cached minimum of one binary (after a local write)."""
+        with self._lock:
+            self._entries.pop(binary, None)
+            self._inflight.pop(binary, None)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._inflight.clear()

@@ -1,0 +1,54 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""[versioning]: how this library records and reads service versions."""
+
+from oslo_config import cfg
+
+versioning_group = cfg.OptGroup(
+    'versioning',
+    title='Service version options',
+    help='How the service records its own version and reads the minimum '
+         'version of the services it talks to.')
+
+versioning_opts = [
+    cfg.IntOpt('minimum_version_cache_ttl',
+               default=30,
+               min=0,
+               mutable=True,
+               help='Seconds a minimum service version read from the '
+                    'database stays cached in this process. Concurrent '
+                    'callers share one query while it is being read. A '
+                    'service heartbeat never reads the minimum. 0 disables '
+                    'the cache (every lookup queries the database).'),
+    cfg.StrOpt('history_provider',
+               default='default',
+               help='Name of the nova_versioning.history entry point that '
+                    'supplies the service version history (service '
+                    'version, RPC versions per service version, release '
+                    'aliases and the oldest supported release). The '
+                    'default is the history of the sample services shipped '
+                    'with this library; a deployment plugs in its own.'),
+    cfg.StrOpt('emulated_release',
+               help='Testing aid: make this process record, and behave as, '
+                    'an older release. Accepts a release name from the '
+                    'version history (for example "pike") or a service '
+                    'version number. Never set this in production.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(versioning_group)
+    conf.register_opts(versioning_opts, group=versioning_group)
+
+
+def list_opts():
+    return {versioning_group: versioning_opts}

@@ -1,0 +1,167 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Database queries on the services table (oslo.db enginefacade).
+
+Every function takes a request context decorated with
+``enginefacade.transaction_context_provider`` (see
+:mod:`nova_versioning.context`).
+"""
+
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from nova_versioning import exception
+from nova_versioning.db import models
+
+main_context_manager = enginefacade.transaction_context()
+
+
+def _counted(query_or_select, model=models.Service):
+    """Restrict to rows that count toward a minimum version."""
+    return query_or_select.where(
+        model.deleted == 0,
+        model.forced_down == sa.false())
+
+
+def _live(model=models.Service):
+    return model.deleted == 0
+
+
+@main_context_manager.writer
+def service_create(context, values):
+    values = dict(values)
+    values.setdefault('uuid', uuidutils.generate_uuid())
+    service_ref = models.Service()
+    service_ref.update(values)
+    try:
+        service_ref.save(context.session)
+    except db_exc.DBDuplicateEntry as e:
+        if 'binary' in e.columns:
+            raise exception.ServiceExists(host=values.get('host'),
+                                          binary=values.get('binary'))
+        raise
+    return service_ref
+
+
+@main_context_manager.reader
+def service_get(context, service_id, for_update=False):
+    stmt = sa.select(models.Service).where(
+        models.Service.id == service_id, _live())
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = context.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise exception.ServiceNotFound(service=service_id)
+    return row
+
+
+@main_context_manager.reader
+def service_get_by_host_and_binary(context, host, binary):
+    row = context.session.execute(
+        sa.select(models.Service).where(
+            models.Service.host == host,
+            models.Service.binary == binary,
+            _live())
+    ).scalar_one_or_none()
+    if row is None:
+        raise exception.ServiceNotFound(service='%s/%s' % (host, binary))
+    return row
+
+
+@main_context_manager.reader
+def service_get_all(context, binary=None, host=None, disabled=None,
+                    forced_down=None, include_deleted=False):
+    stmt = sa.select(models.Service)
+    if not include_deleted:
+        stmt = stmt.where(_live())
+    if binary is not None:
+        stmt = stmt.where(models.Service.binary == binary)
+    if host is not None:
+        stmt = stmt.where(models.Service.host == host)
+    if disabled is not None:
+        stmt = stmt.where(models.Service.disabled == sa.true()
+                          if disabled else models.Service.disabled ==
+                          sa.false())
+    if forced_down is not None:
+        stmt = stmt.where(models.Service.forced_down == sa.true()
+                          if forced_down else models.Service.forced_down ==
+                          sa.false())
+    stmt = stmt.order_by(models.Service.binary, models.Service.host,
+                         models.Service.id)
+    return context.session.execute(stmt).scalars().all()
+
+
+@main_context_manager.writer
+def service_update(context, service_id, values):
+    service_ref = service_get(context, service_id, for_update=True)
+    service_ref.update(values)
+    try:
+        context.session.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exception.ServiceExists(host=service_ref.host,
+                                      binary=service_ref.binary)
+    return service_ref
+
+
+@main_context_manager.writer
+def service_destroy(context, service_id):
+    service_ref = service_get(context, service_id)
+    service_ref.soft_delete(context.session)
+    return service_ref
+
+
+def _min_version_select(binary, exclude_host=None):
+    stmt = _counted(sa.select(sa.func.min(models.Service.version))).where(
+        models.Service.binary == binary)
+    if exclude_host is not None:
+        stmt = stmt.where(models.Service.host != exclude_host)
+    return stmt
+
+
+@main_context_manager.reader
+def service_get_minimum_version(context, binaries):
+    """Minimum recorded version of each binary, in one statement.
+
+    Deleted and forced-down rows never count. A binary with no such row
+    maps to 0. Each binary is one scalar subquery, so every database
+    answers it with one probe of the min-version index rather than a
+    scan and GROUP BY.
+
+    :returns: dict of binary -> int
+    """
+    binaries = list(dict.fromkeys(binaries))
+    if not binaries:
+        return {}
+    columns = [_min_version_select(binary).scalar_subquery().label('m%d' % i)
+               for i, binary in enumerate(binaries)]
+    row = context.session.execute(sa.select(*columns)).one()
+    return {binary: int(value or 0) for binary, value in zip(binaries, row)}
+
+
+@main_context_manager.reader
+def service_get_minimum_version_of_others(context, binary, host):
+    """Minimum version of the counted rows of ``binary`` on other hosts."""
+    value = context.session.execute(
+        _min_version_select(binary, exclude_host=host)).scalar()
+    return int(value or 0)
+
+
+@main_context_manager.reader
+def service_get_counted_older_than(context, binary, version):
+    """Counted rows of ``binary`` whose version is below ``version``."""
+    stmt = _counted(sa.select(models.Service)).where(
+        models.Service.binary == binary,
+        models.Service.version < version,
+    ).order_by(models.Service.version, models.Service.host)
+    return context.session.execute(stmt).scalars().all()

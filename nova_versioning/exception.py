@@ -1,0 +1,104 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Exceptions raised by nova_versioning.
+
+Each carries a message an operator can act on: what was found, and what to
+do about it.
+"""
+
+
+class NovaVersioningException(Exception):
+    """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
+
+    msg_fmt = 'An unknown error occurred.'
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            message = self.msg_fmt % kwargs
+        self.message = message
+        super().__init__(message)
+
+
+class ServiceTooOld(NovaVersioningException):
+    """A service is older than the minimum version of its kind.
+
+    :param thisver: the service version of the refused service.
+    :param minver: the minimum version it was compared with.
+    :param host: optional host of the refused record.
+    :param binary: optional binary of the refused record.
+    :param history: optional VersionHistory, to name releases.
+    """
+
+    msg_fmt = ('This service is older (v%(thisver)i) than the minimum '
+               '(v%(minver)i) version of the rest of the deployment. '
+               'Unable to continue.')
+
+    record_fmt = ('Service %(binary)s on host %(host)s is version '
+                  '%(thisver)s, older than the minimum version %(minver)s '
+                  'of the other %(binary)s services: refusing to register '
+                  'it, nothing was written. Upgrade %(host)s to version '
+                  '%(minver)s or newer; or, if the newer %(binary)s '
+                  'services are gone for good, delete or force down their '
+                  'records so they stop counting toward the minimum.')
+
+    def __init__(self, message=None, thisver=None, minver=None, host=None,
+                 binary=None, history=None):
+        self.thisver = thisver
+        self.minver = minver
+        self.host = host
+        self.binary = binary
+        if message is None and host is not None and binary is not None:
+            describe = history.describe if history is not None else str
+            message = self.record_fmt % {
+                'binary': binary, 'host': host,
+                'thisver': describe(thisver), 'minver': describe(minver)}
+        super().__init__(message, thisver=thisver, minver=minver)
+
+
+class TooOldComputeService(NovaVersioningException):
+    """nova-compute records older than the oldest supported release."""
+
+    msg_fmt = ('Current %(service)s service is not compatible with '
+               'nova-compute services older than %(oldest_supported)s: '
+               '%(hosts)s.')
+
+
+class InvalidBinary(NovaVersioningException):
+    msg_fmt = ('Invalid service binary %(binary)r: binaries are named '
+               '"nova-<name>", for example "nova-compute".')
+
+
+class ServiceNotFound(NovaVersioningException):
+    msg_fmt = 'Service %(service)s could not be found.'
+
+
+class ServiceExists(NovaVersioningException):
+    msg_fmt = 'Service with host %(host)s binary %(binary)s exists.'
+
+
+class ObjectActionError(NovaVersioningException):
+    msg_fmt = 'Object action %(action)s failed because: %(reason)s'
+
+
+class InvalidHistory(NovaVersioningException):
+    msg_fmt = 'Invalid service version history %(name)s: %(reason)s'
+
+
+class InvalidRelease(NovaVersioningException):
+    msg_fmt = ('Invalid value %(value)r for option %(option)s: expected '
+               '%(allowed)s.')
+
+
+class DatabaseConfigError(NovaVersioningException):
+    msg_fmt = ('Cannot use the database at [database]/connection '
+               '%(connection)r: %(reason)s')

@@ -1,0 +1,309 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Service version history: what each recorded service version understands.
+
+Every service records one integer in its ``services`` row: the service
+version of the code it runs. The history maps each service version to the
+RPC version of every RPC API that code speaks, which is what lets a newer
+client cap what it sends to the oldest receiver still running.
+
+A history is supplied by a provider registered in the
+``nova_versioning.history`` entry point group and selected with
+``[versioning]/history_provider``. The default provider describes the
+sample services shipped with this library; a deployment of another oslo
+service plugs in its own :class:`VersionHistory`.
+"""
+
+import re
+import threading
+
+from oslo_log import log as logging
+from stevedore import driver
+
+from nova_versioning import conf as nv_conf
+from nova_versioning import exception
+
+LOG = logging.getLogger(__name__)
+
+HISTORY_NAMESPACE = 'nova_versioning.history'
+
+_RPC_VERSION_RE = re.compile(r'^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$')
+_ALIAS_RE = re.compile(r'^[a-z][a-z0-9_.-]*$')
+_RPC_SUFFIX = '_rpc'
+
+
+def parse_rpc_version(value):
+    """Return (major, minor) for an "X.Y" RPC version, or None."""
+    match = _RPC_VERSION_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+class VersionHistory(object):
+    """An immutable, validated service version history.
+
+    :param name: name used in messages (the provider's name).
+    :param history: sequence indexed by service version; each entry maps
+        ``<api>_rpc`` to the "X.Y" RPC version of that API at that service
+        version.
+    :param releases: ordered mapping of lower-case release name to the last
+        service version of that release.
+    :param oldest_supported: name of the oldest release the newest code
+        still supports as a peer.
+    """
+
+    def __init__(self, name, history, releases, oldest_supported):
+        self.name = name
+        self.entries = tuple(dict(entry) for entry in history)
+        self.releases = dict(releases)
+        self.oldest_supported = oldest_supported
+        self.validate()
+
+    # -- validation --------------------------------------------------------
+
+    def _invalid(self, reason):
+        return exception.InvalidHistory(name=self.name, reason=reason)
+
+    def validate(self):
+        """Raise InvalidHistory unless the table is internally consistent."""
+        if not self.entries:
+            raise self._invalid('the history is empty')
+        apis = set(self.entries[-1])
+        if not apis:
+            raise self._invalid('the newest entry names no RPC API')
+        previous = {}
+        for version, entry in enumerate(self.entries):
+            for key, rpc_version in entry.items():
+                if not key.endswith(_RPC_SUFFIX):
+                    raise self._invalid(
+                        'entry %d: key %r does not end with %r'
+                        % (version, key, _RPC_SUFFIX))
+                parsed = parse_rpc_version(rpc_version)
+                if parsed is None:
+                    raise self._invalid(
+                        'entry %d: %s=%r is not an "X.Y" version'
+                        % (version, key, rpc_version))
+                if key in previous and parsed < previous[key]:
+                    raise self._invalid(
+                        'entry %d: %s goes down from %s to %s'
+                        % (version, key, '%d.%d' % previous[key],
+                           rpc_version))
+                previous[key] = parsed
+            missing = set(previous) - set(entry)
+            if missing:
+                raise self._invalid(
+                    'entry %d drops %s' % (version, ', '.join(sorted(missing))))
+        last = 0
+        for alias, version in self.releases.items():
+            if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+                raise self._invalid(
+                    'release name %r is not a lower-case name' % (alias,))
+            if parse_rpc_version(alias) is not None or alias == 'auto':
+                raise self._invalid(
+                    'release name %r is ambiguous with a pin value' % alias)
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise self._invalid(
+                    'release %s maps to %r, not a service version'
+                    % (alias, version))
+            if not 1 <= version <= self.service_version:
+                raise self._invalid(
+                    'release %s maps to service version %d, outside 1..%d'
+                    % (alias, version, self.service_version))
+            if version <= last:
+                raise self._invalid(
+                    'release %s (service version %d) does not come after '
+                    'the previous release (service version %d)'
+                    % (alias, version, last))
+            last = version
+        if self.oldest_supported not in self.releases:
+            raise self._invalid(
+                'oldest supported release %r is not a known release'
+                % (self.oldest_supported,))
+
+    # -- queries -----------------------------------------------------------
+
+    @property
+    def service_version(self):
+        """The newest service version: the one this code records."""
+        return len(self.entries) - 1
+
+    @property
+    def apis(self):
+        """Names of the RPC APIs the history describes (without _rpc)."""
+        return sorted(key[:-len(_RPC_SUFFIX)] for key in self.entries[-1])
+
+    @property
+    def oldest_supported_version(self):
+        """First service version of the oldest supported release."""
+        names = list(self.releases)
+        index = names.index(self.oldest_supported)
+        if index == 0:
+            return 1
+        return self.releases[names[index - 1]] + 1
+
+    def rpc_version(self, api, service_version):
+        """The RPC version of ``api`` spoken at ``service_version``."""
+        if not 0 <= service_version <= self.service_version:
+            raise self._invalid(
+                'service version %d is outside 0..%d'
+                % (service_version, self.service_version))
+        key = api + _RPC_SUFFIX
+        try:
+            return self.entries[service_version][key]
+        except KeyError:
+            raise self._invalid(
+                'service version %d does not name the %s RPC version (%s)'
+                % (service_version, api, key))
+
+    def latest_rpc_version(self, api):
+        return self.rpc_version(api, self.service_version)
+
+    def release_of(self, service_version):
+        """Name of the release that shipped ``service_version``, or None."""
+        for alias, version in self.releases.items():
+            if service_version <= version:
+                return alias
+        return None
+
+    def describe(self, service_version):
+        """"<N> (<release>)" for log and error messages."""
+        release = self.release_of(service_version)
+        if release is None:
+            return str(service_version)
+        return '%d (%s)' % (service_version, release)
+
+    def parse_release(self, value, option):
+        """Turn a release name or a service version number into a version.
+
+        :raises InvalidRelease: naming ``option``, the value and the
+            allowed forms.
+        """
+        text = str(value).strip().lower()
+        if text in self.releases:
+            return self.releases[text]
+        if text.isdigit() and 1 <= int(text) <= self.service_version:
+            return int(text)
+        raise exception.InvalidRelease(
+            option=option, value=value,
+            allowed='a release name (%s) or a service version from 1 to %d'
+            % (', '.join(self.releases), self.service_version))
+
+
+# The history of the sample services shipped with this library (compute,
+# conductor, scheduler). One entry per service version bump, with why.
+# Index 0 is the baseline: no running service records 0, which stays free
+# to mean "no such services" in a minimum-version lookup.
+SERVICE_VERSION_HISTORY = (
+    # Version 0: baseline before any service recorded its version.
+    {'compute_rpc': '6.0', 'conductor_rpc': '3.0', 'scheduler_rpc': '2.0'},
+    # Version 1: services record their version in the services table.
+    {'compute_rpc': '6.0', 'conductor_rpc': '3.0', 'scheduler_rpc': '2.0'},
+    # Version 2: compute 6.1 adds get_host_uptime().
+    {'compute_rpc': '6.1', 'conductor_rpc': '3.0', 'scheduler_rpc': '2.0'},
+    # Version 3: compute 6.2, reboot_instance() takes reboot_type;
+    # conductor 3.1 reports the service record back on heartbeat.
+    {'compute_rpc': '6.2', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.0'},
+    # Version 4: scheduler 2.1, select_destinations() takes limit.
+    {'compute_rpc': '6.2', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.1'},
+    # Version 5: compute 6.3 adds backup_instance().
+    {'compute_rpc': '6.3', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.1'},
+    # Version 6: compute 6.4, backup_instance() takes rotation; conductor
+    # 3.2.
+    {'compute_rpc': '6.4', 'conductor_rpc': '3.2', 'scheduler_rpc': '2.1'},
+    # Version 7: compute 6.5, ping() takes trace_id; scheduler 2.2.
+    {'compute_rpc': '6.5', 'conductor_rpc': '3.2', 'scheduler_rpc': '2.2'},
+)
+
+# Release name -> last service version of that release, oldest first.
+RELEASES = {
+    'liberty': 1,
+    'mitaka': 2,
+    'newton': 3,
+    'ocata': 5,
+    'pike': 6,
+    'queens': 7,
+}
+
+# Peers older than this release are refused by control services.
+OLDEST_SUPPORTED_RELEASE = 'ocata'
+
+SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1
+
+
+def default_history():
+    """Entry point: the history of the sample services."""
+    return VersionHistory('default', SERVICE_VERSION_HISTORY, RELEASES,
+                          OLDEST_SUPPORTED_RELEASE)
+
+
+class HistoryRegistry(object):
+    """Loads history providers once per name; clear() forgets them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loaded = {}
+
+    def get(self, name):
+        with self._lock:
+            history = self._loaded.get(name)
+            if history is None:
+                history = self._load(name)
+                self._loaded[name] = history
+            return history
+
+    @staticmethod
+    def _load(name):
+        try:
+            mgr = driver.DriverManager(HISTORY_NAMESPACE, name,
+                                       invoke_on_load=False)
+        except Exception as exc:
+            raise exception.InvalidHistory(
+                name=name,
+                reason='no provider of that name in the %s entry point '
+                       'group (%s)' % (HISTORY_NAMESPACE, exc))
+        history = mgr.driver()
+        if not isinstance(history, VersionHistory):
+            raise exception.InvalidHistory(
+                name=name, reason='the provider returned %r, not a '
+                                  'VersionHistory' % (history,))
+        return history
+
+    def clear(self):
+        with self._lock:
+            self._loaded.clear()
+
+
+REGISTRY = HistoryRegistry()
+
+
+def get_history(conf=None):
+    """The history selected by [versioning]/history_provider."""
+    if conf is None:
+        conf = nv_conf.CONF
+    return REGISTRY.get(conf.versioning.history_provider)
+
+
+def this_service_version(conf=None):
+    """The service version this process records and behaves as.
+
+    The newest version of the selected history, unless
+    [versioning]/emulated_release makes the process an older release.
+    """
+    if conf is None:
+        conf = nv_conf.CONF
+    history = get_history(conf)
+    emulated = conf.versioning.emulated_release
+    if emulated:
+        return history.parse_release(emulated,
+                                     '[versioning]/emulated_release')
+    return history.service_version

@@ -1,0 +1,297 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The Service object: one record per (host, binary), with its version.
+
+Every service records the service version of the code it runs. Two rules
+keep a deployment coherent:
+
+* **Minimum version.** :meth:`Service.get_minimum_version` answers "what is
+  the oldest running X?": deleted and forced-down records never count, and 0
+  means there is none. Answers are cached per process for
+  ``[versioning]/minimum_version_cache_ttl`` seconds, and concurrent callers
+  share one query.
+* **Startup guard.** A service registering (creating its record, or saving
+  it at startup) with a version older than the minimum of the *other* live
+  records of its binary is refused with :class:`ServiceTooOld`, and nothing
+  is written. A heartbeat (a save that only changes report_count or
+  last_seen_up) is never refused, so a running service is not taken down
+  while the rest of its kind is being upgraded around it.
+"""
+
+import re
+
+from oslo_log import log as logging
+from oslo_versionedobjects import base as ovo_base
+from oslo_versionedobjects import fields
+
+from nova_versioning import cache
+from nova_versioning import conf as nv_conf
+from nova_versioning.db import api as db_api
+from nova_versioning import exception
+from nova_versioning import history
+from nova_versioning.objects import base
+
+LOG = logging.getLogger(__name__)
+CONF = nv_conf.CONF
+
+BINARY_RE = re.compile(r'^nova-[a-z0-9][a-z0-9_-]*$')
+
+# A save that changes nothing but these is a heartbeat: it does not
+# re-register the service, rewrite its version or run the guard.
+HEARTBEAT_FIELDS = frozenset(['report_count', 'last_seen_up'])
+
+# Fields whose change can move the minimum version of a binary.
+_MINIMUM_FIELDS = frozenset(['version', 'forced_down', 'deleted', 'binary'])
+
+MIN_VERSION_CACHE = cache.MinimumVersionCache(
+    lambda: CONF.versioning.minimum_version_cache_ttl)
+
+
+def validate_binary(binary):
+    """Raise InvalidBinary unless ``binary`` is named "nova-<name>"."""
+    if not isinstance(binary, str) or not BINARY_RE.match(binary):
+        raise exception.InvalidBinary(binary=binary)
+
+
+def _minimum_versions(context, binaries):
+    for binary in binaries:
+        validate_binary(binary)
+    return MIN_VERSION_CACHE.get_multi(
+        binaries,
+        lambda missing: db_api.service_get_minimum_version(context, missing))
+
+
+@base.NovaVersioningObjectRegistry.register
+class Service(base.NovaVersioningObject):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'id': fields.IntegerField(read_only=True),
+        'uuid': fields.UUIDField(),
+        'host': fields.StringField(nullable=True),
+        'binary': fields.StringField(nullable=True),
+        'topic': fields.StringField(nullable=True),
+        'report_count': fields.IntegerField(),
+        'disabled': fields.BooleanField(),
+        'disabled_reason': fields.StringField(nullable=True),
+        'forced_down': fields.BooleanField(),
+        'last_seen_up': fields.DateTimeField(nullable=True),
+        # Set from the service version of the code that writes the record;
+        # never by the caller.
+        'version': fields.IntegerField(read_only=True),
+        'created_at': fields.DateTimeField(nullable=True),
+        'updated_at': fields.DateTimeField(nullable=True),
+        'deleted_at': fields.DateTimeField(nullable=True),
+        'deleted': fields.BooleanField(default=False),
+    }
+
+    def __init__(self, context=None, **kwargs):
+        if 'version' in kwargs:
+            raise exception.ObjectActionError(
+                action='init',
+                reason='version is the service version of the running code '
+                       'and cannot be set by the caller')
+        super().__init__(context=context, **kwargs)
+
+    def __repr__(self):
+        return ('Service(host=%s, binary=%s, version=%s)'
+                % (self.host if self.obj_attr_is_set('host') else None,
+                   self.binary if self.obj_attr_is_set('binary') else None,
+                   self.version if self.obj_attr_is_set('version') else None))
+
+    @staticmethod
+    def _from_db_object(context, service, db_service):
+        for name in service.fields:
+            value = db_service[name]
+            if name == 'deleted':
+                value = bool(value)
+            elif name in ('report_count', 'version') and value is None:
+                value = 0
+            elif name in ('disabled', 'forced_down'):
+                value = bool(value)
+            setattr(service, '_obj_' + name, value)
+        service._context = context
+        service.obj_reset_changes()
+        return service
+
+    def _set_version(self, version):
+        # Bypass the read-only guard: the version is ours to write.
+        setattr(self, '_obj_version', version)
+        self._changed_fields.add('version')
+
+    # -- reads ---------------------------------------------------------
+
+    @classmethod
+    @ovo_base.remotable
+    def get_by_id(cls, context, service_id):
+        db_service = db_api.service_get(context, service_id)
+        return cls._from_db_object(context, cls(), db_service)
+
+    @classmethod
+    @ovo_base.remotable
+    def get_by_host_and_binary(cls, context, host, binary):
+        """The live record of (host, binary), or None."""
+        validate_binary(binary)
+        try:
+            db_service = db_api.service_get_by_host_and_binary(
+                context, host, binary)
+        except exception.ServiceNotFound:
+            return None
+        return cls._from_db_object(context, cls(), db_service)
+
+    @classmethod
+    @ovo_base.remotable
+    def get_all(cls, context, binary=None, host=None, disabled=None,
+                forced_down=None, include_deleted=False):
+        """Records matching every filter given, by binary then host."""
+        if binary is not None:
+            validate_binary(binary)
+        db_services = db_api.service_get_all(
+            context, binary=binary, host=host, disabled=disabled,
+            forced_down=forced_down, include_deleted=include_deleted)
+        return [cls._from_db_object(context, cls(), db_service)
+                for db_service in db_services]
+
+    @classmethod
+    @ovo_base.remotable
+    def get_counted_older_than(cls, context, binary, version):
+        """Records that count toward the minimum and are below version."""
+        validate_binary(binary)
+        db_services = db_api.service_get_counted_older_than(
+            context, binary, version)
+        return [cls._from_db_object(context, cls(), db_service)
+                for db_service in db_services]
+
+    @classmethod
+    @ovo_base.remotable
+    def get_minimum_version(cls, context, binary):
+        """Oldest version among counted records of binary; 0 if none."""
+        return _minimum_versions(context, [binary])[binary]
+
+    @classmethod
+    @ovo_base.remotable
+    def get_minimum_version_multi(cls, context, binaries):
+        """Oldest version among counted records of all the binaries.
+
+        Binaries with no counted record are ignored; 0 when none has any.
+        """
+        values = [v for v in _minimum_versions(context, binaries).values()
+                  if v > 0]
+        return min(values) if values else 0
+
+    @classmethod
+    @ovo_base.remotable
+    def get_minimum_versions(cls, context, binaries):
+        """dict binary -> minimum version (0 for none), in one query."""
+        return _minimum_versions(context, binaries)
+
+    @classmethod
+    def clear_min_version_cache(cls):
+        """Forget cached minimum versions in this process."""
+        MIN_VERSION_CACHE.clear()
+
+    # -- writes --------------------------------------------------------
+
+    def create(self):
+        """Register a new record at this code's service version.
+
+        :raises ServiceTooOld: this version is older than the minimum of the
+            other live records of the binary; nothing is written.
+        """
+        if self.obj_attr_is_set('id'):
+            raise exception.ObjectActionError(action='create',
+                                              reason='already created')
+        validate_binary(self.binary if self.obj_attr_is_set('binary')
+                        else None)
+        self._set_version(history.this_service_version())
+        self._create()
+
+    @ovo_base.remotable
+    def _create(self):
+        updates = self.obj_get_changes()
+        validate_binary(updates.get('binary'))
+        with db_api.main_context_manager.writer.using(self._context):
+            self._check_minimum_version(own_record=None)
+            db_service = db_api.service_create(self._context, updates)
+        MIN_VERSION_CACHE.forget(db_service.binary)
+        self._from_db_object(self._context, self, db_service)
+
+    def save(self):
+        """Write the changes.
+
+        A save that changes only report_count and last_seen_up is a
+        heartbeat. Any other save, including one with no change at all,
+        re-registers the record: it writes this code's service version
+        and runs the startup guard first.
+
+        :raises ServiceTooOld: on a re-registration older than the minimum
+            of the other live records of the binary; nothing is written.
+        """
+        changes = self.obj_what_changed()
+        if not changes or not changes <= HEARTBEAT_FIELDS:
+            self._set_version(history.this_service_version())
+        self._save()
+
+    @ovo_base.remotable
+    def _save(self):
+        updates = self.obj_get_changes()
+        updates.pop('id', None)
+        if 'binary' in updates:
+            validate_binary(updates['binary'])
+        if not updates:
+            return
+        with db_api.main_context_manager.writer.using(self._context):
+            own = db_api.service_get(self._context, self.id,
+                                     for_update=True)
+            if 'version' in updates:
+                self._check_minimum_version(own_record=own)
+            db_service = db_api.service_update(self._context, self.id,
+                                               updates)
+        if _MINIMUM_FIELDS & set(updates):
+            MIN_VERSION_CACHE.forget(db_service.binary)
+        self._from_db_object(self._context, self, db_service)
+
+    @ovo_base.remotable
+    def destroy(self):
+        """Soft-delete the record: it stops counting toward the minimum."""
+        db_service = db_api.service_destroy(self._context, self.id)
+        MIN_VERSION_CACHE.forget(db_service.binary)
+        self._from_db_object(self._context, self, db_service)
+
+    def _check_minimum_version(self, own_record):
+        """Refuse to register below the minimum of the other records.
+
+        Runs inside the write transaction, so a refusal writes nothing.
+        The cached minimum of the binary answers unless this host's own
+        counted record may be the one holding it; then the exact minimum
+        of the other hosts is read.
+        """
+        binary = self.binary
+        context = self._context
+        minver = _minimum_versions(context, [binary])[binary]
+        if (own_record is not None and not own_record.forced_down
+                and (own_record.version or 0) <= minver):
+            minver = db_api.service_get_minimum_version_of_others(
+                context, binary, own_record.host)
+        if minver and self.version < minver:
+            hist = history.get_history()
+            LOG.error('Refusing to %(action)s the %(binary)s record of host '
+                      '%(host)s: its version %(thisver)s is older than the '
+                      'minimum %(minver)s of the other %(binary)s services.',
+                      {'action': 'update' if own_record else 'create',
+                       'binary': binary, 'host': self.host,
+                       'thisver': hist.describe(self.version),
+                       'minver': hist.describe(minver)})
+            raise exception.ServiceTooOld(
+                thisver=self.version, minver=minver, host=self.host,
+                binary=binary, history=hist)
