@@ -158,6 +158,20 @@ def service_get_minimum_version_of_others(context, binary, host):
 
 
 @main_context_manager.reader
+def service_get_at_minimum_version(context, binary):
+    """Counted rows of \`\`binary\`\` at its minimum version, in one statement.
+
+    These are the services holding an \`\`auto\`\` pin down.
+    """
+    minimum = _min_version_select(binary).scalar_subquery()
+    stmt = _counted(sa.select(models.Service)).where(
+        models.Service.binary == binary,
+        models.Service.version == minimum,
+    ).order_by(models.Service.host)
+    return context.session.execute(stmt).scalars().all()
+
+
+@main_context_manager.reader
 def service_get_counted_older_than(context, binary, version):
     """Counted rows of ``binary`` whose version is below ``version``."""
     stmt = _counted(sa.select(models.Service)).where(

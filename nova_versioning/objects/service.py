@@ -174,6 +174,15 @@ class Service(base.NovaVersioningObject):
 
     @classmethod
     @ovo_base.remotable
+    def get_all_at_minimum_version(cls, context, binary):
+        """Counted records of binary at its minimum version (uncached)."""
+        validate_binary(binary)
+        db_services = db_api.service_get_at_minimum_version(context, binary)
+        return [cls._from_db_object(context, cls(), db_service)
+                for db_service in db_services]
+
+    @classmethod
+    @ovo_base.remotable
     def get_minimum_version(cls, context, binary):
         """Oldest version among counted records of binary; 0 if none."""
         return _minimum_versions(context, [binary])[binary]
