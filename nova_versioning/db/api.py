@@ -159,9 +159,9 @@ def service_get_minimum_version_of_others(context, binary, host):
 
 @main_context_manager.reader
 def service_get_at_minimum_version(context, binary):
-    """Counted rows of \`\`binary\`\` at its minimum version, in one statement.
+    """Counted rows of ``binary`` at its minimum version, in one statement.
 
-    These are the services holding an \`\`auto\`\` pin down.
+    These are the services holding an ``auto`` pin down.
     """
     minimum = _min_version_select(binary).scalar_subquery()
     stmt = _counted(sa.select(models.Service)).where(
