@@ -68,9 +68,13 @@ class ServiceTooOld(NovaVersioningException):
 class TooOldComputeService(NovaVersioningException):
     """nova-compute records older than the oldest supported release."""
 
-    msg_fmt = ('Current %(service)s service is not compatible with '
-               'nova-compute services older than %(oldest_supported)s: '
-               '%(hosts)s.')
+    msg_fmt = ('%(service)s refuses to start: it does not support '
+               'nova-compute services older than %(oldest_supported)s, and '
+               'these are still recorded: %(hosts)s. Upgrade them, or '
+               'delete or force down their records if they are gone; during '
+               'a fast-forward upgrade set '
+               '[workarounds]/disable_compute_service_check_for_ffu on '
+               '%(service)s to start anyway.')
 
 
 class InvalidBinary(NovaVersioningException):
