@@ -22,9 +22,17 @@ keep a deployment coherent:
 * **Startup guard.** A service registering (creating its record, or saving
   it at startup) with a version older than the minimum of the *other* live
   records of its binary is refused with :class:`ServiceTooOld`, and nothing
-  is written. A heartbeat (a save that only changes report_count or
-  last_seen_up) is never refused, so a running service is not taken down
-  while the rest of its kind is being upgraded around it.
+  is written.
+
+What a save means depends on what it changes:
+
+* only state fields (report_count, last_seen_up, disabled, disabled_reason,
+  forced_down): a heartbeat or an administrative update, possibly made by
+  another process. The recorded version is left alone and the guard does
+  not run, so a running service is never taken down by its heartbeat while
+  the rest of its kind is upgraded around it.
+* anything else, or nothing at all: the service (re-)registers. This code's
+  service version is written and the guard runs first.
 """
 
 import re
@@ -45,9 +53,11 @@ CONF = nv_conf.CONF
 
 BINARY_RE = re.compile(r'^nova-[a-z0-9][a-z0-9_-]*$')
 
-# A save that changes nothing but these is a heartbeat: it does not
-# re-register the service, rewrite its version or run the guard.
-HEARTBEAT_FIELDS = frozenset(['report_count', 'last_seen_up'])
+# A save that changes nothing but these is a heartbeat or an administrative
+# update: it does not re-register the service, rewrite its version or run
+# the guard.
+STATE_FIELDS = frozenset(['report_count', 'last_seen_up', 'disabled',
+                          'disabled_reason', 'forced_down'])
 
 # Fields whose change can move the minimum version of a binary.
 _MINIMUM_FIELDS = frozenset(['version', 'forced_down', 'deleted', 'binary'])
@@ -238,16 +248,17 @@ class Service(base.NovaVersioningObject):
     def save(self):
         """Write the changes.
 
-        A save that changes only report_count and last_seen_up is a
-        heartbeat. Any other save, including one with no change at all,
-        re-registers the record: it writes this code's service version
-        and runs the startup guard first.
+        A save that changes only state fields (STATE_FIELDS: heartbeat and
+        administrative fields) leaves the recorded version alone. Any other
+        save, including one with no change at all, re-registers the record:
+        it writes this code's service version and runs the startup guard
+        first.
 
         :raises ServiceTooOld: on a re-registration older than the minimum
             of the other live records of the binary; nothing is written.
         """
         changes = self.obj_what_changed()
-        if not changes or not changes <= HEARTBEAT_FIELDS:
+        if not changes or not changes <= STATE_FIELDS:
             self._set_version(history.this_service_version())
         self._save()
 
