@@ -69,23 +69,25 @@ def _first_line(exc):
     return line.split(' (Background on this error')[0]
 
 
-def parse_args(argv, project='nova_versioning', default_config_files=None):
+def parse_args(argv, prog, project='nova_versioning',
+               default_config_files=None):
     logging.register_options(CONF)
+    # Command output goes to stdout; logs go to stderr unless configured.
+    CONF.set_default('use_stderr', True)
     try:
-        CONF(argv[1:], project=project,
+        CONF(argv[1:], project=project, prog=prog,
              default_config_files=default_config_files)
     except cfg.Error as exc:
-        fail(_first_line(exc), code=2)
+        fail(prog, _first_line(exc), code=2)
     logging.setup(CONF, project)
 
 
-def fail(message, code=1):
-    prog = sys.argv[0].rsplit('/', 1)[-1] if sys.argv else 'nova-versioning'
+def fail(prog, message, code=1):
     sys.stderr.write('%s: error: %s\n' % (prog, message))
     sys.exit(code)
 
 
-def run(func, *args, **kwargs):
+def run(prog, func, *args, **kwargs):
     """Call func; turn operator mistakes into one line and exit 1."""
     try:
         return func(*args, **kwargs)
@@ -94,4 +96,4 @@ def run(func, *args, **kwargs):
         if message is None:
             raise
         LOG.debug('Command failed', exc_info=True)
-        fail(message)
+        fail(prog, message)

@@ -24,6 +24,7 @@ from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
 
 CONF = nv_conf.CONF
+PROG = 'nova-versioning-manage'
 
 
 class DbCommands(object):
@@ -69,6 +70,6 @@ category_opt = cfg.SubCommandOpt('category', title='Command categories',
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     CONF.register_cli_opt(category_opt)
-    common.parse_args(argv)
+    common.parse_args(argv, PROG)
     handler = getattr(CATEGORIES[CONF.category.name], CONF.category.action)
-    return common.run(handler)
+    return common.run(PROG, handler)
