@@ -101,8 +101,8 @@ class VersionHistory(object):
                 previous[key] = parsed
             missing = set(previous) - set(entry)
             if missing:
-                raise self._invalid(
-                    'entry %d drops %s' % (version, ', '.join(sorted(missing))))
+                raise self._invalid('entry %d drops %s'
+                                    % (version, ', '.join(sorted(missing))))
         last = 0
         for alias, version in self.releases.items():
             if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
@@ -211,16 +211,17 @@ SERVICE_VERSION_HISTORY = (
     # Version 2: compute 6.1 adds get_host_uptime().
     {'compute_rpc': '6.1', 'conductor_rpc': '3.0', 'scheduler_rpc': '2.0'},
     # Version 3: compute 6.2, reboot_instance() takes reboot_type;
-    # conductor 3.1 reports the service record back on heartbeat.
+    # conductor 3.1 adds ping().
     {'compute_rpc': '6.2', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.0'},
     # Version 4: scheduler 2.1, select_destinations() takes limit.
     {'compute_rpc': '6.2', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.1'},
     # Version 5: compute 6.3 adds backup_instance().
     {'compute_rpc': '6.3', 'conductor_rpc': '3.1', 'scheduler_rpc': '2.1'},
     # Version 6: compute 6.4, backup_instance() takes rotation; conductor
-    # 3.2.
+    # 3.2, ping() takes trace_id.
     {'compute_rpc': '6.4', 'conductor_rpc': '3.2', 'scheduler_rpc': '2.1'},
-    # Version 7: compute 6.5, ping() takes trace_id; scheduler 2.2.
+    # Version 7: compute 6.5, ping() takes trace_id; scheduler 2.2 adds
+    # update_host_state().
     {'compute_rpc': '6.5', 'conductor_rpc': '3.2', 'scheduler_rpc': '2.2'},
 )
 

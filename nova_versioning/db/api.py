@@ -21,8 +21,8 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from nova_versioning import exception
 from nova_versioning.db import models
+from nova_versioning import exception
 
 main_context_manager = enginefacade.transaction_context()
 
