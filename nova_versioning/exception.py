@@ -106,3 +106,73 @@ class InvalidRelease(NovaVersioningException):
 class DatabaseConfigError(NovaVersioningException):
     msg_fmt = ('Cannot use the database at [database]/connection '
                '%(connection)r: %(reason)s')
+
+
+class InvalidPin(NovaVersioningException):
+    """An [upgrade_levels] value this code cannot use.
+
+    :param api: the RPC API (the option name in [upgrade_levels]).
+    :param value: the configured value, as given.
+    :param allowed: the allowed forms, for this API and history.
+    :param reason: optional detail appended after the allowed forms.
+    """
+
+    msg_fmt = ('Invalid value %(value)r for option [upgrade_levels]/%(api)s: '
+               'expected %(allowed)s')
+
+    def __init__(self, message=None, api=None, value=None, allowed=None,
+                 reason=None):
+        self.api = api
+        self.value = value
+        self.allowed = allowed
+        self.reason = reason
+        if message is None:
+            message = self.msg_fmt % {'value': value, 'api': api,
+                                      'allowed': allowed}
+            if reason:
+                message = '%s; %s' % (message, reason)
+        super().__init__(message, api=api, value=value, allowed=allowed,
+                         reason=reason)
+
+
+class UnsupportedRPCFeature(NovaVersioningException):
+    """A call needs an RPC version above the client's version cap."""
+
+    msg_fmt = ('Cannot call %(method)s: it needs %(api)s RPC version '
+               '%(required)s but the version cap is %(cap)s (older services '
+               'are still running)')
+
+    def __init__(self, message=None, method=None, required=None, cap=None,
+                 api='compute'):
+        self.method = method
+        self.required = required
+        self.cap = cap
+        self.api = api
+        super().__init__(message, method=method, required=required, cap=cap,
+                         api=api)
+
+
+class RPCClientNotResolved(NovaVersioningException):
+    msg_fmt = ('The %(api)s RPC client has no version cap yet: call '
+               'resolve(context) before sending (the service does it when '
+               'it starts).')
+
+
+class PinResolutionFailed(NovaVersioningException):
+    """Re-resolving the RPC version caps failed for some APIs.
+
+    :param failures: list of (api_name, exception); each of those APIs
+        keeps its previous cap and client.
+    :param changes: list of (api_name, old_decision, new_decision) of the
+        APIs resolved successfully; they use their new cap.
+    """
+
+    msg_fmt = ('Could not resolve the RPC version cap of %(details)s: each '
+               'of them keeps its previous cap.')
+
+    def __init__(self, message=None, failures=(), changes=()):
+        self.failures = list(failures)
+        self.changes = list(changes)
+        details = '; '.join('%s (%s: %s)' % (name, type(exc).__name__, exc)
+                            for name, exc in self.failures)
+        super().__init__(message, details=details)

@@ -14,10 +14,11 @@
 import collections
 
 from nova_versioning.conf import database
+from nova_versioning.conf import upgrade_levels
 from nova_versioning.conf import versioning
 from nova_versioning.conf import workarounds
 
-_MODULES = (database, versioning, workarounds)
+_MODULES = (database, upgrade_levels, versioning, workarounds)
 
 
 def list_opts():

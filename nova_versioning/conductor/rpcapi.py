@@ -1,0 +1,95 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Client side of the sample conductor RPC API.
+
+The conductor serves the versioned-objects indirection API: a service
+without database access sets an instance of :class:`ConductorAPI` as
+``NovaVersioningObject.indirection_api``, and every remotable method of
+an object then runs on a conductor.
+"""
+
+from oslo_versionedobjects import base as ovo_base
+
+from nova_versioning.rpc import client
+
+
+class ConductorAPI(client.PinnedRPCAPI,
+                   ovo_base.VersionedObjectIndirectionAPI):
+    """Client side of the conductor RPC API.
+
+    API version history:
+
+    * 3.0 - Initial version: the versioned-objects indirection API
+            (object_class_action_versions, object_action,
+            object_backport_versions)
+    * 3.1 - Adds ping()
+    * 3.2 - ping() takes trace_id
+
+    The indirection calls are all 3.0, which every conductor accepts. They
+    can be sent before the first resolve() (BOOTSTRAP_VERSION): resolving
+    ``[upgrade_levels]/conductor=auto`` on a host without database access
+    reads the minimum conductor version through them.
+    """
+
+    API_NAME = 'conductor'
+    BINARY = 'nova-conductor'
+    TOPIC = 'conductor'
+    RPC_API_VERSION = '3.2'
+    BOOTSTRAP_VERSION = '3.0'
+
+    # -- versioned-objects indirection (3.0) -------------------------------
+
+    def object_class_action_versions(self, context, objname, objmethod,
+                                     object_versions, args, kwargs):
+        cctxt = self.client.prepare(version='3.0')
+        return cctxt.call(context, 'object_class_action_versions',
+                          objname=objname, objmethod=objmethod,
+                          object_versions=object_versions,
+                          args=args, kwargs=kwargs)
+
+    def object_action(self, context, objinst, objmethod, args, kwargs):
+        cctxt = self.client.prepare(version='3.0')
+        return cctxt.call(context, 'object_action', objinst=objinst,
+                          objmethod=objmethod, args=args, kwargs=kwargs)
+
+    def object_backport_versions(self, context, objinst, object_versions):
+        cctxt = self.client.prepare(version='3.0')
+        return cctxt.call(context, 'object_backport_versions',
+                          objinst=objinst, object_versions=object_versions)
+
+    def object_class_action(self, context, objname, objmethod, objver,
+                            args, kwargs):
+        # The single-version form is deprecated in oslo.versionedobjects;
+        # this API only serves object_class_action_versions.
+        raise NotImplementedError('Use object_class_action_versions')
+
+    def object_backport(self, context, objinst, target_version):
+        raise NotImplementedError('Use object_backport_versions')
+
+    # -- 3.1 / 3.2 --------------------------------------------------------
+
+    def ping(self, ctxt, payload, trace_id=None):
+        """Call: a conductor answers with ``payload`` (3.1).
+
+        trace_id is dropped below 3.2.
+        """
+        rpc_client = self.client
+        kwargs = {'payload': payload}
+        if rpc_client.can_send_version('3.2'):
+            version = '3.2'
+            kwargs['trace_id'] = trace_id
+        elif rpc_client.can_send_version('3.1'):
+            version = '3.1'
+        else:
+            raise self._unsupported(rpc_client, 'ping', '3.1')
+        cctxt = rpc_client.prepare(version=version)
+        return cctxt.call(ctxt, 'ping', **kwargs)

@@ -1,0 +1,292 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The RPC client mixin: an oslo.messaging client capped by a pin.
+
+A client class declares the API it talks to::
+
+    class ComputeAPI(client.PinnedRPCAPI):
+        API_NAME = 'compute'
+        BINARY = 'nova-compute'
+        TOPIC = 'compute'
+        RPC_API_VERSION = '6.5'
+
+:meth:`PinnedRPCAPI.resolve` reads ``[upgrade_levels]/<API_NAME>`` (and,
+for ``auto``, the minimum service version of BINARY), decides the cap with
+:func:`nova_versioning.rpc.pinning.resolve` and swaps in a client built
+with that ``version_cap``. The decision and the client live on the
+instance, so a reload rebuilds them by resolving again (see
+:class:`PinnedAPIs`); nothing is kept in module globals.
+"""
+
+import threading
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+
+from nova_versioning import conf as nv_conf
+from nova_versioning import context as nv_context
+from nova_versioning import exception
+from nova_versioning import history as nv_history
+from nova_versioning.objects import service as service_obj
+from nova_versioning import rpc
+from nova_versioning.rpc import pinning
+
+LOG = logging.getLogger(__name__)
+
+
+def _api_name(api):
+    return api if isinstance(api, str) else api.API_NAME
+
+
+def validate_pins(conf, history, apis=None):
+    """Check every [upgrade_levels] value; raise the first InvalidPin.
+
+    Services call this when they start, before anything else.
+
+    :param apis: the API names (or PinnedRPCAPI classes or instances) to
+        check; every API of the history that has an [upgrade_levels]
+        option when not given.
+    :raises InvalidPin: naming the option, the value and the allowed forms.
+    """
+    group = conf.upgrade_levels
+    if apis is None:
+        names = [name for name in history.apis if name in group]
+    else:
+        names = [_api_name(api) for api in apis]
+    for name in names:
+        pinning.parse_pin(name, group[name], history)
+
+
+class PinnedRPCAPI(object):
+    """Mixin of an RPC client API whose version cap comes from a pin.
+
+    :param transport: the oslo.messaging transport.
+    :param conf: the configuration (nova_versioning.conf.CONF by default).
+    :param history: the VersionHistory; when not given, the one selected
+        by the configuration, looked up at each resolve.
+    """
+
+    #: The RPC API name, also the option name in [upgrade_levels].
+    API_NAME = None
+    #: The binary of the services that receive this API.
+    BINARY = None
+    #: The topic the receivers listen on.
+    TOPIC = None
+    #: The "X.Y" version this client code implements.
+    RPC_API_VERSION = None
+    #: When set, a version whose calls may be sent before the first
+    #: resolve (with this cap); otherwise using the client before
+    #: resolve() raises RPCClientNotResolved.
+    BOOTSTRAP_VERSION = None
+
+    def __init__(self, transport, conf=None, history=None):
+        for attr in ('API_NAME', 'BINARY', 'TOPIC', 'RPC_API_VERSION'):
+            if not getattr(self, attr):
+                raise TypeError('%s must set %s'
+                                % (type(self).__name__, attr))
+        self._transport = transport
+        self._conf = conf if conf is not None else nv_conf.CONF
+        self._history = history
+        self._resolve_lock = threading.Lock()
+        # (decision, client), replaced as a whole.
+        self._state = None
+        self._bootstrap = None
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def history(self):
+        if self._history is not None:
+            return self._history
+        return nv_history.get_history(self._conf)
+
+    @property
+    def configured(self):
+        """The raw [upgrade_levels]/<API_NAME> value (None when unset)."""
+        return self._conf.upgrade_levels[self.API_NAME]
+
+    @property
+    def decision(self):
+        """The current PinDecision, None before the first resolve."""
+        state = self._state
+        return state[0] if state is not None else None
+
+    @property
+    def client(self):
+        """The oslo.messaging client capped by the current decision.
+
+        A decision that is not cacheable (auto while no receiver is
+        recorded) is made again here, at most once at a time.
+
+        :raises RPCClientNotResolved: resolve() was never called (and the
+            class has no BOOTSTRAP_VERSION).
+        """
+        state = self._state
+        if state is None:
+            return self._bootstrap_client()
+        if not state[0].cacheable:
+            state = self._refresh() or state
+        return state[1]
+
+    def _bootstrap_client(self):
+        if self.BOOTSTRAP_VERSION is None:
+            raise exception.RPCClientNotResolved(api=self.API_NAME)
+        if self._bootstrap is None:
+            self._bootstrap = self._build_client(self.BOOTSTRAP_VERSION)
+        return self._bootstrap
+
+    def _build_client(self, cap):
+        target = messaging.Target(topic=self.TOPIC,
+                                  version=self.RPC_API_VERSION)
+        return rpc.get_client(self._transport, target, version_cap=cap)
+
+    # -- resolution --------------------------------------------------------
+
+    def _decide(self, context):
+        history = self.history
+        configured = self.configured
+        source, _cap = pinning.parse_pin(self.API_NAME, configured, history)
+        if source != pinning.SOURCE_AUTO:
+            return pinning.resolve(self.API_NAME, configured, history,
+                                   binary=self.BINARY)
+        service = service_obj.Service
+        minimum = service.get_minimum_version(context, self.BINARY)
+        decision = pinning.resolve(self.API_NAME, configured, history,
+                                   minimum_version=minimum,
+                                   binary=self.BINARY)
+        if decision.latest or not minimum:
+            return decision
+        services = service.get_all_at_minimum_version(context, self.BINARY)
+        hosts = sorted({service.host for service in services})
+        return pinning.resolve(self.API_NAME, configured, history,
+                               minimum_version=minimum, hosts=hosts,
+                               binary=self.BINARY)
+
+    def _resolve_locked(self, context, log_unchanged):
+        previous = self.decision
+        decision = self._decide(context)
+        client = self._build_client(decision.cap)
+        self._state = (decision, client)
+        if log_unchanged or decision != previous:
+            LOG.info(pinning.audit_message(decision))
+        return self._state
+
+    def resolve(self, context):
+        """Decide the version cap again and swap in a new client.
+
+        The new decision and client replace the current ones only when
+        everything succeeded: on error the previous ones stay and the
+        error propagates.
+
+        :returns: the new PinDecision.
+        :raises InvalidPin, ServiceTooOld, InvalidHistory: see
+            :func:`nova_versioning.rpc.pinning.resolve`; or any error of
+            the minimum version lookup.
+        """
+        with self._resolve_lock:
+            return self._resolve_locked(context, log_unchanged=True)[0]
+
+    def _refresh(self):
+        # Never wait: another thread (or this one, re-entering through the
+        # indirection API while resolving) is already deciding.
+        if not self._resolve_lock.acquire(blocking=False):
+            return None
+        try:
+            return self._resolve_locked(nv_context.get_admin_context(),
+                                        log_unchanged=False)
+        except Exception as exc:
+            LOG.warning('Keeping %(api)s RPC version cap %(cap)s: could not '
+                        'decide it again: %(exc)s',
+                        {'api': self.API_NAME, 'cap': self.decision.cap,
+                         'exc': exc})
+            return None
+        finally:
+            self._resolve_lock.release()
+
+    @classmethod
+    def validate(cls, conf=None, history=None):
+        """Check this API's [upgrade_levels] value (raises InvalidPin)."""
+        if conf is None:
+            conf = nv_conf.CONF
+        if history is None:
+            history = nv_history.get_history(conf)
+        validate_pins(conf, history, [cls.API_NAME])
+
+    # -- sending -----------------------------------------------------------
+
+    def can_send_version(self, version):
+        """Whether the current cap allows sending ``version``."""
+        return self.client.can_send_version(version)
+
+    def prepare(self, **kwargs):
+        """client.prepare(**kwargs) on the current client."""
+        return self.client.prepare(**kwargs)
+
+    def _unsupported(self, client, method, required):
+        return exception.UnsupportedRPCFeature(
+            method=method, required=required, cap=client.version_cap,
+            api=self.API_NAME)
+
+
+class PinnedAPIs(object):
+    """Every PinnedRPCAPI a service holds, its managers' included."""
+
+    def __init__(self, apis=()):
+        self._apis = []
+        for api in apis:
+            self.add(api)
+
+    def add(self, api):
+        """Hold ``api`` (once); return it."""
+        if not any(held is api for held in self._apis):
+            self._apis.append(api)
+        return api
+
+    def __iter__(self):
+        return iter(list(self._apis))
+
+    def __len__(self):
+        return len(self._apis)
+
+    def decisions(self):
+        """[(api_name, current decision or None)]."""
+        return [(api.API_NAME, api.decision) for api in self]
+
+    def resolve_all(self, context):
+        """Resolve every API again.
+
+        :returns: [(api_name, old_decision, new_decision)], old_decision
+            None for a first resolve.
+        :raises PinResolutionFailed: after trying every API, when some
+            failed; those keep their previous cap, the others use their
+            new one (listed in the exception's ``changes``).
+        """
+        changes = []
+        failures = []
+        for api in self:
+            old = api.decision
+            try:
+                new = api.resolve(context)
+            except Exception as exc:
+                LOG.error('Could not resolve the %(api)s RPC version cap, '
+                          'keeping %(cap)s: %(exc)s',
+                          {'api': api.API_NAME,
+                           'cap': old.cap if old is not None else 'none',
+                           'exc': exc})
+                failures.append((api.API_NAME, exc))
+                continue
+            LOG.info(pinning.change_message(old, new))
+            changes.append((api.API_NAME, old, new))
+        if failures:
+            raise exception.PinResolutionFailed(failures=failures,
+                                                changes=changes)
+        return changes

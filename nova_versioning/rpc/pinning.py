@@ -1,0 +1,328 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""RPC version pin resolution: pure functions, no I/O, no configuration.
+
+An ``[upgrade_levels]/<api>`` value is one of:
+
+* unset or empty: the latest RPC version of the API in the history;
+* ``auto``: the RPC version spoken by the oldest receiver, given its
+  minimum service version (read by the caller);
+* an explicit ``X.Y`` of the current major version, no older than what the
+  oldest supported release speaks and no newer than this code knows;
+* a release name of the history, no older than the oldest supported.
+
+:func:`resolve` turns the value into a :class:`PinDecision`; the caller
+does the reading (configuration, minimum version, hosts) and the logging
+(:func:`audit_message`, :func:`change_message`).
+"""
+
+import dataclasses
+
+from nova_versioning import exception
+from nova_versioning import history as nv_history
+
+SOURCE_LATEST = 'latest'
+SOURCE_EXPLICIT = 'explicit'
+SOURCE_ALIAS = 'alias'
+SOURCE_AUTO = 'auto'
+
+AUTO = 'auto'
+
+# How many hosts an audit line names before "and N more".
+MAX_HOSTS_LOGGED = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class PinDecision(object):
+    """The version cap chosen for one RPC API, and why.
+
+    :ivar api: the RPC API name ("compute").
+    :ivar configured: the configured value as given, or None when unset.
+    :ivar cap: the "X.Y" version cap.
+    :ivar source: SOURCE_LATEST, SOURCE_EXPLICIT, SOURCE_ALIAS or
+        SOURCE_AUTO.
+    :ivar minimum_version: for auto, the minimum service version of the
+        receivers (0: none recorded); None otherwise.
+    :ivar hosts: for a back-levelled auto decision, the hosts recorded at
+        the minimum version; empty otherwise.
+    :ivar latest: the cap is the latest version of the API in the history.
+    :ivar cacheable: False when the decision should be made again at the
+        next use (auto with no receiver recorded yet).
+    :ivar binary: the receiving binary ("nova-compute").
+    """
+
+    api: str
+    configured: object
+    cap: str
+    source: str
+    minimum_version: object = None
+    hosts: tuple = ()
+    latest: bool = False
+    cacheable: bool = True
+    binary: object = None
+
+    @property
+    def back_levelled(self):
+        return not self.latest
+
+
+def _normalise(value):
+    if value is None:
+        return ''
+    return str(value).strip().lower()
+
+
+def _versions_of(api, history):
+    """(service version, "X.Y") for every entry that names ``api``."""
+    found = []
+    for service_version in range(history.service_version + 1):
+        try:
+            found.append((service_version,
+                          history.rpc_version(api, service_version)))
+        except exception.InvalidHistory:
+            continue
+    return found
+
+
+def _check_api(api, history):
+    if api not in history.apis:
+        raise exception.InvalidHistory(
+            name=history.name,
+            reason='it does not describe the %s RPC API (known APIs: %s)'
+                   % (api, ', '.join(history.apis)))
+
+
+def _supported_releases(history):
+    oldest = history.oldest_supported_version
+    return [name for name, version in history.releases.items()
+            if version >= oldest]
+
+
+def explicit_range(api, history):
+    """(lowest, latest) "X.Y" an explicit pin of ``api`` may give.
+
+    The lowest is the version the oldest supported service version speaks
+    (or the first version of the API, if it came later), raised to X.0 of
+    the current major version.
+    """
+    _check_api(api, history)
+    latest = history.latest_rpc_version(api)
+    major = nv_history.parse_rpc_version(latest)[0]
+    oldest = history.oldest_supported_version
+    lowest = next(rpc for version, rpc in _versions_of(api, history)
+                  if version >= oldest)
+    if nv_history.parse_rpc_version(lowest)[0] != major:
+        lowest = '%d.0' % major
+    return lowest, latest
+
+
+def allowed_forms(api, history):
+    """The allowed values of [upgrade_levels]/<api>, for error messages."""
+    lowest, latest = explicit_range(api, history)
+    if lowest == latest:
+        version = 'version %s' % latest
+    else:
+        version = 'a version from %s to %s' % (lowest, latest)
+    return "'auto', %s or a release name (%s)" % (
+        version, ', '.join(_supported_releases(history)))
+
+
+def _invalid(api, value, history, reason=None):
+    return exception.InvalidPin(api=api, value=value,
+                                allowed=allowed_forms(api, history),
+                                reason=reason)
+
+
+def _parse_explicit(api, value, text, history):
+    parsed = nv_history.parse_rpc_version(text)
+    lowest, latest = explicit_range(api, history)
+    if parsed[0] != nv_history.parse_rpc_version(latest)[0]:
+        raise _invalid(api, value, history,
+                       'major version %d is not the current %s RPC major '
+                       'version %s' % (parsed[0], api, latest.split('.')[0]))
+    if parsed > nv_history.parse_rpc_version(latest):
+        raise _invalid(api, value, history,
+                       '%s is newer than the latest %s RPC version this '
+                       'code knows, %s' % (text, api, latest))
+    if parsed < nv_history.parse_rpc_version(lowest):
+        raise _invalid(api, value, history,
+                       '%s is older than %s, the %s RPC version of the '
+                       'oldest supported release %s'
+                       % (text, lowest, api, history.oldest_supported))
+    return '%d.%d' % parsed
+
+
+def _parse_alias(api, value, text, history):
+    release_version = history.releases[text]
+    if release_version < history.oldest_supported_version:
+        raise _invalid(api, value, history,
+                       'release %s is older than the oldest supported '
+                       'release %s' % (text, history.oldest_supported))
+    try:
+        return history.rpc_version(api, release_version)
+    except exception.InvalidHistory:
+        raise _invalid(api, value, history,
+                       'release %s does not have the %s RPC API'
+                       % (text, api))
+
+
+def parse_pin(api, value, history):
+    """Check an [upgrade_levels]/<api> value against the history.
+
+    :returns: (source, cap): cap is the "X.Y" version for every source but
+        SOURCE_AUTO, whose cap needs the minimum version (None here).
+    :raises InvalidPin: a malformed version, an unknown release name, a
+        version newer than the history knows or older than the oldest
+        supported release, a version of another major version, a release
+        older than the oldest supported or without the API.
+    :raises InvalidHistory: the history does not describe ``api``.
+    """
+    _check_api(api, history)
+    text = _normalise(value)
+    if not text:
+        return SOURCE_LATEST, history.latest_rpc_version(api)
+    if text == AUTO:
+        return SOURCE_AUTO, None
+    if nv_history.parse_rpc_version(text) is not None:
+        return SOURCE_EXPLICIT, _parse_explicit(api, value, text, history)
+    if text in history.releases:
+        return SOURCE_ALIAS, _parse_alias(api, value, text, history)
+    raise _invalid(api, value, history)
+
+
+def _is_latest(api, cap, history):
+    return (nv_history.parse_rpc_version(cap)
+            == nv_history.parse_rpc_version(history.latest_rpc_version(api)))
+
+
+def _too_old(api, binary, minimum_version, history):
+    message = (
+        'This service is older than the %(binary)s services it sends %(api)s '
+        'RPC messages to: their minimum service version is %(minver)d, '
+        'newer than %(thisver)s, the newest service version this code '
+        'knows (history %(name)s), so it cannot tell which %(api)s RPC '
+        'version they accept. Upgrade this service to service version '
+        '%(minver)d or newer.'
+        % {'binary': binary, 'api': api, 'minver': minimum_version,
+           'thisver': history.describe(history.service_version),
+           'name': history.name})
+    return exception.ServiceTooOld(message=message,
+                                   thisver=history.service_version,
+                                   minver=minimum_version)
+
+
+def _auto_cap(api, binary, minimum_version, history):
+    try:
+        return history.rpc_version(api, minimum_version)
+    except exception.InvalidHistory:
+        raise exception.InvalidHistory(
+            name=history.name,
+            reason='the oldest %(binary)s recorded is at service version '
+                   '%(version)s, whose entry does not give the %(api)s RPC '
+                   'version (%(api)s_rpc): cannot choose a version cap for '
+                   '[upgrade_levels]/%(api)s=auto. Add %(api)s_rpc to that '
+                   'entry of the history, or pin the %(api)s RPC version '
+                   'explicitly.'
+                   % {'binary': binary, 'version': minimum_version,
+                      'api': api})
+
+
+def resolve(api, configured, history, minimum_version=None, hosts=(),
+            binary=None):
+    """Decide the version cap of ``api``.
+
+    :param configured: the [upgrade_levels]/<api> value (None: unset).
+    :param history: the VersionHistory this code runs with.
+    :param minimum_version: for ``auto``, the minimum service version of
+        the receiving binary (0: none recorded). Ignored otherwise.
+    :param hosts: for ``auto``, the hosts recorded at the minimum version;
+        kept only when the decision is back-levelled.
+    :param binary: the receiving binary, for messages; "nova-<api>" when
+        not given.
+    :raises InvalidPin: see :func:`parse_pin`.
+    :raises ServiceTooOld: ``auto`` with receivers newer than this code.
+    :raises InvalidHistory: ``auto`` with a minimum whose history entry
+        lacks the API, or a history without the API.
+    :raises ValueError: ``auto`` without a (non-negative) minimum version.
+    """
+    if binary is None:
+        binary = 'nova-%s' % api
+    if configured is not None and not str(configured).strip():
+        configured = None
+    source, cap = parse_pin(api, configured, history)
+    if source != SOURCE_AUTO:
+        return PinDecision(api=api, configured=configured, cap=cap,
+                           source=source,
+                           latest=_is_latest(api, cap, history),
+                           binary=binary)
+    if minimum_version is None or minimum_version < 0:
+        raise ValueError('[upgrade_levels]/%s=auto needs the minimum '
+                         'service version of %s, got %r'
+                         % (api, binary, minimum_version))
+    if minimum_version == 0:
+        return PinDecision(api=api, configured=configured,
+                           cap=history.latest_rpc_version(api),
+                           source=SOURCE_AUTO, minimum_version=0,
+                           latest=True, cacheable=False, binary=binary)
+    if minimum_version > history.service_version:
+        raise _too_old(api, binary, minimum_version, history)
+    cap = _auto_cap(api, binary, minimum_version, history)
+    latest = _is_latest(api, cap, history)
+    return PinDecision(api=api, configured=configured, cap=cap,
+                       source=SOURCE_AUTO, minimum_version=minimum_version,
+                       hosts=() if latest else tuple(hosts), latest=latest,
+                       binary=binary)
+
+
+def _hosts_text(hosts):
+    hosts = list(hosts)
+    shown = ', '.join(hosts[:MAX_HOSTS_LOGGED])
+    if len(hosts) > MAX_HOSTS_LOGGED:
+        shown += ' and %d more' % (len(hosts) - MAX_HOSTS_LOGGED)
+    return shown
+
+
+def audit_message(decision):
+    """The line logged when a decision is made."""
+    if decision.source == SOURCE_AUTO:
+        if decision.minimum_version == 0:
+            return ('Automatically selected %s RPC version %s (the latest '
+                    'version): no %s service is recorded yet'
+                    % (decision.api, decision.cap, decision.binary))
+        message = ('Automatically selected %s RPC version %s from minimum '
+                   'service version %s'
+                   % (decision.api, decision.cap, decision.minimum_version))
+        if decision.latest:
+            return message + ' (the latest version)'
+        if decision.hosts:
+            message += '; held by: %s' % _hosts_text(decision.hosts)
+        return message
+    if decision.source == SOURCE_EXPLICIT:
+        why = 'explicit pin'
+    elif decision.source == SOURCE_ALIAS:
+        why = 'pinned to release %s' % _normalise(decision.configured)
+    else:
+        why = 'not pinned: the latest version'
+    return '%s RPC version cap %s (%s)' % (decision.api, decision.cap, why)
+
+
+def change_message(old, new):
+    """The line logged when a reload re-resolves a decision.
+
+    :param old: the previous decision, or None if there was none.
+    """
+    if old is None:
+        return '%s RPC version cap set to %s' % (new.api, new.cap)
+    if old.cap == new.cap:
+        return '%s RPC version cap unchanged at %s' % (new.api, new.cap)
+    return '%s RPC version cap changed from %s to %s' % (
+        new.api, old.cap, new.cap)
