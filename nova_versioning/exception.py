@@ -176,3 +176,11 @@ class PinResolutionFailed(NovaVersioningException):
         details = '; '.join('%s (%s: %s)' % (name, type(exc).__name__, exc)
                             for name, exc in self.failures)
         super().__init__(message, details=details)
+
+
+class ObjectActionNotAllowed(NovaVersioningException):
+    """The indirection endpoint refuses to run a method for a caller."""
+
+    msg_fmt = ('Refusing to run %(objname)s.%(method)s through the '
+               'conductor: %(reason)s. Only remotable methods of registered '
+               'objects can be called remotely.')

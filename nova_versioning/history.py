@@ -36,14 +36,16 @@ LOG = logging.getLogger(__name__)
 
 HISTORY_NAMESPACE = 'nova_versioning.history'
 
-_RPC_VERSION_RE = re.compile(r'^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$')
-_ALIAS_RE = re.compile(r'^[a-z][a-z0-9_.-]*$')
+_RPC_VERSION_RE = re.compile(r'(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)')
+_ALIAS_RE = re.compile(r'[a-z][a-z0-9_.-]*')
 _RPC_SUFFIX = '_rpc'
 
 
 def parse_rpc_version(value):
     """Return (major, minor) for an "X.Y" RPC version, or None."""
-    match = _RPC_VERSION_RE.match(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    match = _RPC_VERSION_RE.fullmatch(value)
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2))
@@ -105,7 +107,7 @@ class VersionHistory(object):
                                     % (version, ', '.join(sorted(missing))))
         last = 0
         for alias, version in self.releases.items():
-            if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+            if not isinstance(alias, str) or not _ALIAS_RE.fullmatch(alias):
                 raise self._invalid(
                     'release name %r is not a lower-case name' % (alias,))
             if parse_rpc_version(alias) is not None or alias == 'auto':

@@ -51,7 +51,7 @@ from nova_versioning.objects import base
 LOG = logging.getLogger(__name__)
 CONF = nv_conf.CONF
 
-BINARY_RE = re.compile(r'^nova-[a-z0-9][a-z0-9_-]*$')
+BINARY_RE = re.compile(r'nova-[a-z0-9][a-z0-9_-]*')
 
 # A save that changes nothing but these is a heartbeat or an administrative
 # update: it does not re-register the service, rewrite its version or run
@@ -68,7 +68,7 @@ MIN_VERSION_CACHE = cache.MinimumVersionCache(
 
 def validate_binary(binary):
     """Raise InvalidBinary unless ``binary`` is named "nova-<name>"."""
-    if not isinstance(binary, str) or not BINARY_RE.match(binary):
+    if not isinstance(binary, str) or not BINARY_RE.fullmatch(binary):
         raise exception.InvalidBinary(binary=binary)
 
 
