@@ -18,6 +18,7 @@ Importing this package registers every group on the global
 from oslo_config import cfg
 
 from nova_versioning.conf import database
+from nova_versioning.conf import service
 from nova_versioning.conf import upgrade_levels
 from nova_versioning.conf import versioning
 from nova_versioning.conf import workarounds
@@ -25,6 +26,7 @@ from nova_versioning.conf import workarounds
 CONF = cfg.CONF
 
 database.register_opts(CONF)
+service.register_opts(CONF)
 upgrade_levels.register_opts(CONF)
 versioning.register_opts(CONF)
 workarounds.register_opts(CONF)

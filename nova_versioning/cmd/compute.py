@@ -1,0 +1,38 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""nova-versioning-compute: the sample compute service.
+
+Has no database access: it registers and heartbeats through the conductor
+(so the startup guard applies to it remotely) and serves the compute RPC
+API.
+"""
+
+import sys
+
+from nova_versioning.cmd import service as cmd_service
+from nova_versioning.compute import manager
+from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
+
+
+def main(argv=None):
+    return cmd_service.serve(
+        'nova-versioning-compute', argv,
+        binary='nova-compute', topic='compute',
+        manager_cls=manager.ComputeManager,
+        client_apis=(conductor_rpcapi.ConductorAPI,
+                     compute_rpcapi.ComputeAPI),
+        control=False, db_access=False)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

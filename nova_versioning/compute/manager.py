@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Compute server side: the sample compute RPC API endpoint.
+
+The endpoint accepts the compute RPC version of the release the process
+runs as; a message above it is rejected by oslo.messaging with
+UnsupportedVersion, which is what an old compute does to a client that is
+not pinned. Every message handled is counted, so a rolling-upgrade run
+can prove none was lost.
+"""
+
+import collections
+import threading
+import time
+
+from oslo_log import log as logging
+
+from nova_versioning import manager
+
+LOG = logging.getLogger(__name__)
+
+
+class ComputeManager(manager.Manager):
+    """Endpoint of the compute RPC API (see compute.rpcapi for versions)."""
+
+    API_NAME = 'compute'
+
+    def __init__(self, host=None, service_version=None, conf=None):
+        super().__init__(host=host, service_version=service_version,
+                         conf=conf)
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self.handled = collections.Counter()
+        self.instances = {}
+
+    def _count(self, method, **details):
+        with self._lock:
+            self.handled[method] += 1
+        LOG.debug('compute %(host)s handled %(method)s %(details)s',
+                  {'host': self.host, 'method': method, 'details': details})
+
+    def ping(self, context, payload, trace_id=None):
+        self._count('ping')
+        return {'service': 'nova-compute', 'host': self.host,
+                'payload': payload, 'trace_id': trace_id,
+                'version': str(self.target.version)}
+
+    def reboot_instance(self, context, instance_uuid, reboot_type='SOFT'):
+        self._count('reboot_instance')
+        with self._lock:
+            self.instances.setdefault(instance_uuid, []).append(
+                'reboot:%s' % reboot_type)
+
+    def get_host_uptime(self, context):
+        self._count('get_host_uptime')
+        return int(time.monotonic() - self._started)
+
+    def backup_instance(self, context, instance_uuid, name, rotation=None):
+        self._count('backup_instance')
+        with self._lock:
+            self.instances.setdefault(instance_uuid, []).append(
+                'backup:%s:%s' % (name, rotation))
+
+    def get_stats(self, context):
+        """Messages handled per method (any version; for test harnesses)."""
+        with self._lock:
+            return dict(self.handled)

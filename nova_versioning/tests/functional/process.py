@@ -1,0 +1,110 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Real service processes for functional tests.
+
+Each process is started in its own session (setsid), so that SIGHUP is a
+reload for oslo.service and not a terminal hang-up, with its log written
+to a file the test reads.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+MODULES = {
+    'conductor': 'nova_versioning.cmd.conductor',
+    'compute': 'nova_versioning.cmd.compute',
+    'manage': 'nova_versioning.cmd.manage',
+}
+
+
+class ServiceProcess(object):
+    """One sample service process.
+
+    :param kind: 'conductor' or 'compute'.
+    :param config_files: list of config file paths.
+    :param log_path: file receiving stdout and stderr.
+    :param env: extra environment variables (for example the backend).
+    """
+
+    def __init__(self, kind, config_files, log_path, env=None):
+        self.kind = kind
+        self.config_files = list(config_files)
+        self.log_path = log_path
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        self._log = None
+
+    def start(self):
+        args = [sys.executable, '-m', MODULES[self.kind]]
+        for path in self.config_files:
+            args += ['--config-file', path]
+        self._log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen(args, stdout=self._log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     env=self.env, start_new_session=True)
+        return self
+
+    def read_log(self):
+        with open(self.log_path, 'r', errors='replace') as f:
+            return f.read()
+
+    def wait_for_log(self, pattern, timeout=60, start=0, count=1):
+        """Wait until pattern matched count times after offset start."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.read_log()[start:]
+            matches = regex.findall(text)
+            if len(matches) >= count:
+                return matches
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    '%s exited with %s before logging %r:\n%s'
+                    % (self.kind, self.proc.returncode, pattern,
+                       text[-4000:]))
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    'timed out after %ss waiting for %r in %s log:\n%s'
+                    % (timeout, pattern, self.kind, text[-4000:]))
+            time.sleep(0.1)
+
+    def log_size(self):
+        return len(self.read_log())
+
+    def signal(self, signum):
+        os.kill(self.proc.pid, signum)
+
+    def wait(self, timeout=60):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
