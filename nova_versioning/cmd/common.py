@@ -43,7 +43,8 @@ def masked_connection(conf=CONF):
 def describe_error(exc, conf=CONF):
     """One line for an operator, or None when ``exc`` is a bug."""
     if isinstance(exc, exception.NovaVersioningException):
-        return str(exc)
+        # Raised remotely, the message is followed by the remote traceback.
+        return _first_line(exc)
     if isinstance(exc, (db_exc.DBConnectionError, sa_exc.OperationalError,
                         sa_exc.InterfaceError)):
         reason = 'the database is unreachable (%s)' % _first_line(exc)
@@ -95,5 +96,4 @@ def run(prog, func, *args, **kwargs):
         message = describe_error(exc)
         if message is None:
             raise
-        LOG.debug('Command failed', exc_info=True)
         fail(prog, message)

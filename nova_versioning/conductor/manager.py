@@ -51,7 +51,7 @@ class ConductorManager(manager.Manager):
 
     # -- indirection API (3.0) ----------------------------------------------
 
-    def _object_class(self, objname, object_versions):
+    def _object_class(self, objname, objmethod, object_versions):
         try:
             version = object_versions[objname]
             return obj_base.NovaVersioningObject.obj_class_from_name(
@@ -59,13 +59,14 @@ class ConductorManager(manager.Manager):
         except (KeyError, ovo_exc.UnsupportedObjectError,
                 ovo_exc.IncompatibleObjectVersion) as exc:
             raise exception.ObjectActionNotAllowed(
-                objname=objname, method='*',
+                objname=objname, method=objmethod,
                 reason='not a registered object (%s)' % exc)
 
     @messaging.expected_exceptions(exception.NovaVersioningException)
     def object_class_action_versions(self, context, objname, objmethod,
                                      object_versions, args, kwargs):
-        objclass = self._object_class(objname, object_versions)
+        objclass = self._object_class(objname, objmethod,
+                                      object_versions)
         if not _remotable(objclass, objmethod, classmethod_wanted=True):
             raise exception.ObjectActionNotAllowed(
                 objname=objname, method=objmethod,

@@ -1,0 +1,217 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""auto pins, the conductor indirection and the startup guards, for real.
+
+Real conductor and compute processes, real RabbitMQ, a real database.
+"""
+
+from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import test_fixtures
+import oslo_messaging as messaging
+
+from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
+from nova_versioning.db import api as db_api
+from nova_versioning import exception
+from nova_versioning import fixtures as nv_fixtures
+from nova_versioning import objects
+from nova_versioning.objects import base as obj_base
+from nova_versioning.tests import base
+from nova_versioning.tests.functional import rpc_base
+
+
+class RPCPinningTestsMixin(object):
+
+    def _compute_stats(self, host):
+        client = self.raw_client('compute', server=host, version='6.0')
+        return client.call(self.context, 'get_stats')
+
+    def _record(self, host, binary):
+        objects.Service.clear_min_version_cache()
+        return objects.Service.get_by_host_and_binary(self.context, host,
+                                                      binary)
+
+    def _start_fleet(self):
+        self.start_service('conductor', 'ctl1')
+        self.start_service('compute', 'cpu-old', release='pike')
+        self.start_service('compute', 'cpu-new')
+
+    def test_auto_pin_is_accepted_by_old_compute_unpinned_is_rejected(self):
+        self._start_fleet()
+        self.flags(compute='auto', group='upgrade_levels')
+        api = compute_rpcapi.ComputeAPI(self.transport)
+        decision = api.resolve(self.context)
+        self.assertEqual('6.4', decision.cap)
+        self.assertEqual('auto', decision.source)
+        self.assertEqual(6, decision.minimum_version)
+        self.assertEqual(('cpu-old',), decision.hosts)
+
+        for host, version in (('cpu-old', '6.4'), ('cpu-new', '6.5')):
+            answer = api.ping(self.context, host, 'hello', trace_id='t1')
+            # 6.5 would carry trace_id; capped at 6.4 it is dropped.
+            self.assertEqual({'service': 'nova-compute', 'host': host,
+                              'payload': 'hello', 'trace_id': None,
+                              'version': version}, answer)
+            self.assertIsInstance(api.get_host_uptime(self.context, host),
+                                  int)
+            api.reboot_instance(self.context, host, 'uuid-1',
+                                reboot_type='SOFT')
+            api.backup_instance(self.context, host, 'uuid-1', 'nightly',
+                                rotation=2)
+        expected = {'ping': 1, 'get_host_uptime': 1, 'reboot_instance': 1,
+                    'backup_instance': 1}
+        for host in ('cpu-old', 'cpu-new'):
+            self.wait_for(lambda: self._compute_stats(host) == expected,
+                          what='the casts to %s' % host)
+        self.assertEqual(expected, self._compute_stats('cpu-old'))
+
+        # The same client unpinned: the old compute rejects what it sends.
+        self.flags(compute=None, group='upgrade_levels')
+        decision = api.resolve(self.context)
+        self.assertEqual('6.5', decision.cap)
+        exc = self.assertRaises(messaging.RemoteError, api.ping,
+                                self.context, 'cpu-old', 'hello',
+                                trace_id='t2')
+        self.assertEqual('UnsupportedVersion', exc.exc_type)
+        self.assertEqual(expected, self._compute_stats('cpu-old'))
+        # The new compute takes it, trace_id included.
+        self.assertEqual('t2', api.ping(self.context, 'cpu-new', 'hello',
+                                        trace_id='t2')['trace_id'])
+
+    def test_compute_registers_and_heartbeats_through_conductor(self):
+        self.start_service('conductor', 'ctl1')
+        compute = self.start_service('compute', 'cpu1', release='ocata')
+        record = self._record('cpu1', 'nova-compute')
+        # The compute's own database URL points nowhere: the record can
+        # only have come through the conductor.
+        self.assertEqual(5, record.version)
+        self.assertEqual('compute', record.topic)
+        first = record.report_count
+        self.wait_for(lambda: self._record('cpu1', 'nova-compute')
+                      .report_count >= first + 2, what='heartbeats')
+        self.assertNotIn('no-database-here', compute.read_log().replace(
+            'connection = sqlite:////nonexistent/no-database-here.sqlite',
+            ''))
+
+    def _without_database(self):
+        broken = enginefacade.transaction_context()
+        broken.configure(connection='sqlite:////nonexistent/dir/x.sqlite',
+                         max_retries=0)
+        self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
+            db_api.main_context_manager, broken))
+        conductor = conductor_rpcapi.ConductorAPI(self.transport)
+        self.addCleanup(setattr, obj_base.NovaVersioningObject,
+                        'indirection_api', None)
+        obj_base.NovaVersioningObject.indirection_api = conductor
+        return conductor
+
+    def test_objects_through_conductor_from_process_without_db(self):
+        self.start_service('conductor', 'ctl1')
+        self.start_service('compute', 'cpu-old', release='pike')
+        engine = self.db.engine
+        self._without_database()
+        objects.Service.clear_min_version_cache()
+        self.assertEqual(6, objects.Service.get_minimum_version(
+            self.context, 'nova-compute'))
+
+        svc = objects.Service(self.context, host='remote1',
+                              binary='nova-compute', topic='compute')
+        svc.create()
+        self.assertEqual(7, svc.version)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT version FROM services WHERE host = 'remote1'"
+            ).fetchall()
+        self.assertEqual([(7,)], [tuple(r) for r in rows])
+
+        # Guard 1 runs on the conductor; the refusal reaches the caller
+        # as itself and nothing is written.
+        old = objects.Service(self.context, host='remote2',
+                              binary='nova-compute', topic='compute')
+        with nv_fixtures.OlderRelease('ocata'):
+            exc = self.assertRaises(exception.ServiceTooOld, old.create)
+        self.assertIn('remote2', str(exc))
+        self.assertIn('5 (ocata)', str(exc))
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id FROM services WHERE host = 'remote2'").fetchall()
+        self.assertEqual([], rows)
+
+    def test_indirection_refuses_what_is_not_remotable(self):
+        self.start_service('conductor', 'ctl1')
+        conductor = self._without_database()
+        for objname, method in (('Service', 'clear_min_version_cache'),
+                                ('Service', '_from_db_object'),
+                                ('Service', 'save'),
+                                ('Service', 'no_such_method'),
+                                ('NoSuchObject', 'get_by_id')):
+            exc = self.assertRaises(
+                exception.ObjectActionNotAllowed,
+                conductor.object_class_action_versions, self.context,
+                objname, method, {objname: '1.0'}, (), {})
+            self.assertIn('%s.%s' % (objname, method), str(exc))
+        svc = objects.Service(self.context, host='h', binary='nova-compute')
+        exc = self.assertRaises(
+            exception.ObjectActionNotAllowed, conductor.object_action,
+            self.context, svc, 'obj_reset_changes', (), {})
+        self.assertIn('Service.obj_reset_changes', str(exc))
+
+    def test_ancient_compute_refused_at_startup(self):
+        self.start_service('conductor', 'ctl1')
+        self.start_service('compute', 'cpu-new')
+        ancient = self.spawn('compute', 'cpu-ancient', release='ocata')
+        self.assertEqual(1, ancient.wait(timeout=60))
+        log = ancient.read_log()
+        self.assertNotIn('Traceback', log)
+        errors = [line for line in log.splitlines()
+                  if line.startswith('nova-versioning-compute: error: ')]
+        self.assertEqual(1, len(errors), log)
+        self.assertIn('Service nova-compute on host cpu-ancient is version '
+                      '5 (ocata), older than the minimum version 7 (queens)',
+                      errors[0])
+        self.assertIn('Upgrade cpu-ancient', errors[0])
+        self.assertIsNone(self._record('cpu-ancient', 'nova-compute'))
+
+    def test_conductor_refuses_to_start_with_too_old_compute(self):
+        with nv_fixtures.OlderRelease('newton'):
+            objects.Service(self.context, host='cpu-newton',
+                            binary='nova-compute', topic='compute').create()
+        conductor = self.spawn('conductor', 'ctl1')
+        self.assertEqual(1, conductor.wait(timeout=60))
+        log = conductor.read_log()
+        self.assertNotIn('Traceback', log)
+        errors = [line for line in log.splitlines()
+                  if line.startswith('nova-versioning-conductor: error: ')]
+        self.assertEqual(1, len(errors), log)
+        self.assertIn('cpu-newton (version 3 (newton))', errors[0])
+        self.assertIsNone(self._record('ctl1', 'nova-conductor'))
+
+        # The fast-forward upgrade workaround lets it start.
+        self.start_service('conductor', 'ctl2', extra={
+            'workarounds': {'disable_compute_service_check_for_ffu': True}})
+        self.assertIsNotNone(self._record('ctl2', 'nova-conductor'))
+
+
+class RPCPinningSQLiteTestCase(RPCPinningTestsMixin,
+                               rpc_base.RPCFunctionalTestCase):
+    pass
+
+
+class RPCPinningMySQLTestCase(base.MySQLMixin, RPCPinningTestsMixin,
+                              rpc_base.RPCFunctionalTestCase):
+    pass
+
+
+class RPCPinningPostgreSQLTestCase(base.PostgreSQLMixin,
+                                   RPCPinningTestsMixin,
+                                   rpc_base.RPCFunctionalTestCase):
+    pass
