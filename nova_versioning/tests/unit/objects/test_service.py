@@ -29,6 +29,7 @@ from nova_versioning.db import migration
 from nova_versioning.db import models
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
+from nova_versioning import history
 from nova_versioning import objects
 from nova_versioning.objects import service as service_obj
 from nova_versioning.tests import base
@@ -280,14 +281,18 @@ class ServiceDBTestsMixin(object):
         with nv_fixtures.OlderRelease('ocata'):
             exc = self.assertRaises(exception.ServiceTooOld,
                                     self._create, 'old-host')
+            # Code emulating an old release may not know the name of the
+            # newer one.
+            newest = history.get_history().describe(CURRENT)
+        self.assertIn(newest, ('7', '7 (queens)'))
         self.assertEqual(
             'Service nova-compute on host old-host is version 5 (ocata), '
-            'older than the minimum version 7 (queens) of the other '
+            'older than the minimum version %(new)s of the other '
             'nova-compute services: refusing to register it, nothing was '
-            'written. Upgrade old-host to version 7 (queens) or newer; or, '
+            'written. Upgrade old-host to version %(new)s or newer; or, '
             'if the newer nova-compute services are gone for good, delete '
             'or force down their records so they stop counting toward the '
-            'minimum.', str(exc))
+            'minimum.' % {'new': newest}, str(exc))
 
     # -- save and the guard ------------------------------------------------
 
@@ -818,6 +823,26 @@ class SchemaSQLiteTestCase(SchemaTestsMixin, base.DBTestCase):
 
 class ServiceObjectTestCase(base.TestCase):
     """Without a database."""
+
+    def test_too_old_message_names_releases(self):
+        exc = exception.ServiceTooOld(
+            thisver=5, minver=7, host='old-host', binary=C,
+            history=history.default_history())
+        self.assertEqual(
+            'Service nova-compute on host old-host is version 5 (ocata), '
+            'older than the minimum version 7 (queens) of the other '
+            'nova-compute services: refusing to register it, nothing was '
+            'written. Upgrade old-host to version 7 (queens) or newer; or, '
+            'if the newer nova-compute services are gone for good, delete '
+            'or force down their records so they stop counting toward the '
+            'minimum.', str(exc))
+        self.assertEqual((5, 7), (exc.thisver, exc.minver))
+
+    def test_too_old_legacy_message(self):
+        exc = exception.ServiceTooOld(thisver=5, minver=7)
+        self.assertEqual(
+            'This service is older (v5) than the minimum (v7) version of '
+            'the rest of the deployment. Unable to continue.', str(exc))
 
     def test_repr(self):
         self.assertEqual('Service(host=h1, binary=nova-compute, version=None)',
