@@ -173,7 +173,10 @@ class PinResolutionFailed(NovaVersioningException):
     def __init__(self, message=None, failures=(), changes=()):
         self.failures = list(failures)
         self.changes = list(changes)
-        details = '; '.join('%s (%s: %s)' % (name, type(exc).__name__, exc)
+        # A remote error carries the remote traceback after its first line.
+        details = '; '.join('%s (%s: %s)' % (name, type(exc).__name__,
+                                             (str(exc).splitlines() or
+                                              [''])[0])
                             for name, exc in self.failures)
         super().__init__(message, details=details)
 

@@ -170,6 +170,24 @@ class VersionHistory(object):
     def latest_rpc_version(self, api):
         return self.rpc_version(api, self.service_version)
 
+    def as_of(self, service_version):
+        """The history as the code of ``service_version`` knew it.
+
+        Entries and releases after it are cut off; that is what an older
+        release would find in its own code, and what a process emulating
+        it must behave by (for example it cannot send a newer RPC version).
+        """
+        if service_version == self.service_version:
+            return self
+        releases = {alias: version for alias, version in self.releases.items()
+                    if version <= service_version}
+        oldest = self.oldest_supported
+        if oldest not in releases:
+            oldest = next(iter(releases))
+        return VersionHistory(self.name,
+                              self.entries[:service_version + 1],
+                              releases, oldest)
+
     def release_of(self, service_version):
         """Name of the release that shipped ``service_version``, or None."""
         for alias, version in self.releases.items():
@@ -290,10 +308,19 @@ REGISTRY = HistoryRegistry()
 
 
 def get_history(conf=None):
-    """The history selected by [versioning]/history_provider."""
+    """The history this process behaves by.
+
+    The one selected by [versioning]/history_provider, cut off at the
+    release given by [versioning]/emulated_release when that is set.
+    """
     if conf is None:
         conf = nv_conf.CONF
-    return REGISTRY.get(conf.versioning.history_provider)
+    history = REGISTRY.get(conf.versioning.history_provider)
+    emulated = conf.versioning.emulated_release
+    if emulated:
+        history = history.as_of(history.parse_release(
+            emulated, '[versioning]/emulated_release'))
+    return history
 
 
 def this_service_version(conf=None):
@@ -302,11 +329,4 @@ def this_service_version(conf=None):
     The newest version of the selected history, unless
     [versioning]/emulated_release makes the process an older release.
     """
-    if conf is None:
-        conf = nv_conf.CONF
-    history = get_history(conf)
-    emulated = conf.versioning.emulated_release
-    if emulated:
-        return history.parse_release(emulated,
-                                     '[versioning]/emulated_release')
-    return history.service_version
+    return get_history(conf).service_version

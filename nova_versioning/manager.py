@@ -24,11 +24,16 @@ class Manager(object):
         endpoint accepts the RPC version of API_NAME at that version, so a
         process emulating an older release rejects newer messages exactly
         as that release would.
+    :param transport: when given, the manager builds one client of each
+        class in CLIENT_APIS on it (the service resolves their pins).
     """
 
     API_NAME = None
+    #: PinnedRPCAPI classes this manager sends through.
+    CLIENT_APIS = ()
 
-    def __init__(self, host=None, service_version=None, conf=None):
+    def __init__(self, host=None, service_version=None, conf=None,
+                 transport=None):
         history = nv_history.get_history(conf)
         if service_version is None:
             service_version = nv_history.this_service_version(conf)
@@ -36,3 +41,16 @@ class Manager(object):
         self.service_version = service_version
         self.target = messaging.Target(
             version=history.rpc_version(self.API_NAME, service_version))
+        self.client_apis = {}
+        if transport is not None:
+            for api_cls in self.CLIENT_APIS:
+                self.client_apis[api_cls.API_NAME] = api_cls(transport,
+                                                             conf=conf)
+
+    def version_caps(self):
+        """{api: the version cap its live client sends at}."""
+        caps = {}
+        for name, api in sorted(self.client_apis.items()):
+            decision = api.decision
+            caps[name] = decision.cap if decision is not None else None
+        return caps

@@ -19,12 +19,24 @@ Life of a service process:
    (guard 2), and the service registers its record (guard 1 runs in the
    Service object). Any refusal ends the process with one line naming the
    versions and the fix, before anything is served.
-2. ``start()``, in the worker: RPC transport, every pin resolved (the
-   threading backend respawns the worker on SIGHUP, so this is also where
-   a reload takes effect there), RPC server, heartbeat.
-3. ``reset()`` (eventlet backend, SIGHUP with restart_method='mutate'):
-   caches cleared and every pin re-resolved in place.
+2. ``start()``, in the worker: RPC transport, manager and its clients,
+   every pin resolved, RPC server, heartbeat, optional pin refresh timer.
+3. Reload on SIGHUP, which differs by oslo.service backend:
+
+   * threading (the default): the parent re-reads the configuration files
+     (restart_method='mutate') and starts a new worker, so ``start()``
+     resolves every pin again;
+   * eventlet: the configuration is mutated in place and ``reset()``
+     clears the minimum version cache and resolves every pin again.
+
+   Either way a pin that cannot be resolved (database or conductor
+   unreachable, a bad value in the configuration file) keeps its last good
+   value, one error names the cause, and the service keeps serving; the
+   next SIGHUP tries again. The last good pins are kept on disk
+   (rpc.pinstore) because a threading worker does not outlive a reload.
 """
+
+import random
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -35,12 +47,14 @@ from oslo_utils import timeutils
 from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
+from nova_versioning import exception
 from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning.objects import base as obj_base
 from nova_versioning import rpc
 from nova_versioning.rpc import client as rpc_client
+from nova_versioning.rpc import pinstore
 
 LOG = logging.getLogger(__name__)
 CONF = nv_conf.CONF
@@ -51,23 +65,23 @@ class RPCService(service.Service):
 
     :param binary: "nova-<name>", the record's binary.
     :param topic: RPC topic the server listens on.
-    :param manager_cls: endpoint class (a nova_versioning.manager.Manager).
-    :param client_apis: PinnedRPCAPI classes this service sends through;
-        each is pinned per [upgrade_levels].
+    :param manager_cls: endpoint class (a nova_versioning.manager.Manager);
+        the RPC clients it holds (CLIENT_APIS) are pinned per
+        [upgrade_levels].
     :param control: a control service, which runs guard 2 at startup.
     :param db_access: False for a service that reaches the database only
-        through the conductor (versioned-object indirection).
+        through the conductor (versioned-object indirection); its
+        manager's conductor client is the indirection API.
     """
 
-    def __init__(self, binary, topic, manager_cls, client_apis=(),
-                 host=None, conf=None, control=False, db_access=True):
+    def __init__(self, binary, topic, manager_cls, host=None, conf=None,
+                 control=False, db_access=True):
         super().__init__()
         self.conf = conf or CONF
         self.binary = binary
         self.topic = topic
         self.host = host or self.conf.host
         self.manager_cls = manager_cls
-        self.client_api_classes = tuple(client_apis)
         self.control = control
         self.db_access = db_access
         self.manager = None
@@ -76,6 +90,7 @@ class RPCService(service.Service):
         self._transport = None
         self._server = None
         self._heartbeat = None
+        self._refresher = None
 
     @property
     def history(self):
@@ -84,6 +99,11 @@ class RPCService(service.Service):
     @property
     def service_version(self):
         return nv_history.this_service_version(self.conf)
+
+    @property
+    def pin_store(self):
+        return pinstore.PinStore(self.conf.state_path, self.binary,
+                                 self.host)
 
     def _context(self):
         return nv_context.get_admin_context()
@@ -98,15 +118,15 @@ class RPCService(service.Service):
         """
         history = self.history
         rpc_client.validate_pins(self.conf, history,
-                                 [cls.API_NAME for cls in
-                                  self.client_api_classes])
+                                 self.manager_cls.CLIENT_APIS)
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
                  {'binary': self.binary, 'host': self.host,
                   'version': history.describe(self.service_version)})
         transport = None
         if not self.db_access:
             transport = rpc.get_transport(self.conf)
-            self._use_conductor(transport)
+            self._use_conductor(conductor_rpcapi.ConductorAPI(
+                transport, conf=self.conf))
         try:
             context = self._context()
             if self.control:
@@ -141,28 +161,32 @@ class RPCService(service.Service):
                                'v': record.version})
         return record
 
-    def _use_conductor(self, transport):
-        conductor = conductor_rpcapi.ConductorAPI(transport, conf=self.conf)
-        obj_base.NovaVersioningObject.indirection_api = conductor
-        return conductor
+    def _use_conductor(self, conductor_api):
+        """Send remotable object methods through the conductor."""
+        obj_base.NovaVersioningObject.indirection_api = conductor_api
+        return conductor_api
 
     # -- worker -------------------------------------------------------------
 
     def start(self):
         super().start()
+        # A worker forked from the launching process inherits the cache it
+        # filled while registering: start from the database.
+        objects.Service.clear_min_version_cache()
         self._transport = rpc.get_transport(self.conf)
-        context = self._context()
-        self.apis = rpc_client.PinnedAPIs()
+        self.manager = self.manager_cls(host=self.host, conf=self.conf,
+                                        transport=self._transport)
+        self.apis = rpc_client.PinnedAPIs(self.manager.client_apis.values())
         if not self.db_access:
-            self.apis.add(self._use_conductor(self._transport))
-        for api_cls in self.client_api_classes:
-            if self.db_access or api_cls is not conductor_rpcapi.ConductorAPI:
-                self.apis.add(api_cls(self._transport, conf=self.conf))
-        self.apis.resolve_all(context)
+            self._use_conductor(self.manager.client_apis[
+                conductor_rpcapi.ConductorAPI.API_NAME])
+        for name, decision in self.pin_store.load().items():
+            if name in self.manager.client_apis:
+                self.manager.client_apis[name].adopt(decision)
+        self.resolve_pins('start')
         if self.record is None:
             self.record = objects.Service.get_by_host_and_binary(
-                context, self.host, self.binary)
-        self.manager = self.manager_cls(host=self.host, conf=self.conf)
+                self._context(), self.host, self.binary)
         target = messaging.Target(topic=self.topic, server=self.host)
         self._server = rpc.get_server(self._transport, target,
                                       [self.manager])
@@ -175,6 +199,67 @@ class RPCService(service.Service):
             self._report_state)
         self._heartbeat.start(interval=self.conf.report_interval,
                               initial_delay=self.conf.report_interval)
+        self._start_refresher()
+
+    def resolve_pins(self, reason):
+        """Resolve every pin again; keep the last good ones on failure.
+
+        :returns: True when every pin was resolved.
+        :raises PinResolutionFailed: only when a pin has no previous value
+            to keep (nothing resolved yet, nothing on disk).
+        """
+        try:
+            self.apis.resolve_all(self._context())
+            ok = True
+        except exception.PinResolutionFailed as exc:
+            unresolved = [name for name, _error in exc.failures
+                          if self.manager.client_apis[name].decision is None]
+            if unresolved:
+                raise
+            LOG.error('Pin resolution on %(reason)s failed; keeping the '
+                      'last good pins (%(pins)s), still serving. Fix the '
+                      'cause and send SIGHUP to retry. %(error)s',
+                      {'reason': reason, 'error': exc,
+                       'pins': self._describe_pins()})
+            ok = False
+        self.pin_store.save(dict(self.apis.decisions()))
+        return ok
+
+    def _describe_pins(self):
+        return ', '.join('%s=%s' % (name, cap) for name, cap in
+                         self.manager.version_caps().items())
+
+    def reset(self):
+        """SIGHUP on the eventlet backend (configuration already mutated)."""
+        LOG.info('Reloading: re-resolving every RPC version pin')
+        objects.Service.clear_min_version_cache()
+        try:
+            self.resolve_pins('SIGHUP')
+        except Exception:
+            # Never let a reload take the service down.
+            LOG.exception('Reload failed; still serving with the previous '
+                          'pins')
+        self._start_refresher()
+
+    def _start_refresher(self):
+        if self._refresher is not None:
+            self._refresher.stop()
+            self._refresher = None
+        interval = self.conf.versioning.auto_refresh_interval
+        if not interval:
+            return
+        self._refresher = loopingcall.FixedIntervalLoopingCall(
+            self._refresh_pins)
+        # Jitter: a fleet started together must not query together.
+        self._refresher.start(interval=interval,
+                              initial_delay=random.uniform(0, interval))
+
+    def _refresh_pins(self):
+        try:
+            self.resolve_pins('timer')
+        except Exception:
+            LOG.exception('Automatic pin refresh failed; keeping the '
+                          'current pins')
 
     def _report_state(self):
         record = self.record
@@ -193,8 +278,9 @@ class RPCService(service.Service):
             record.obj_reset_changes(['report_count', 'last_seen_up'])
 
     def stop(self, graceful=False):
-        if self._heartbeat is not None:
-            self._heartbeat.stop()
+        for timer in (self._refresher, self._heartbeat):
+            if timer is not None:
+                timer.stop()
         if self._server is not None:
             try:
                 self._server.stop()

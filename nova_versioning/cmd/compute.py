@@ -20,8 +20,6 @@ import sys
 
 from nova_versioning.cmd import service as cmd_service
 from nova_versioning.compute import manager
-from nova_versioning.compute import rpcapi as compute_rpcapi
-from nova_versioning.conductor import rpcapi as conductor_rpcapi
 
 
 def main(argv=None):
@@ -29,8 +27,6 @@ def main(argv=None):
         'nova-versioning-compute', argv,
         binary='nova-compute', topic='compute',
         manager_cls=manager.ComputeManager,
-        client_apis=(conductor_rpcapi.ConductorAPI,
-                     compute_rpcapi.ComputeAPI),
         control=False, db_access=False)
 
 

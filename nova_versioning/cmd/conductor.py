@@ -19,9 +19,7 @@ and the scheduler through clients pinned per [upgrade_levels].
 import sys
 
 from nova_versioning.cmd import service as cmd_service
-from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.conductor import manager
-from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 
 
 def main(argv=None):
@@ -29,8 +27,6 @@ def main(argv=None):
         'nova-versioning-conductor', argv,
         binary='nova-conductor', topic='conductor',
         manager_cls=manager.ConductorManager,
-        client_apis=(compute_rpcapi.ComputeAPI,
-                     scheduler_rpcapi.SchedulerAPI),
         control=True, db_access=True)
 
 

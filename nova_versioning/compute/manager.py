@@ -24,6 +24,8 @@ import time
 
 from oslo_log import log as logging
 
+from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import manager
 
 LOG = logging.getLogger(__name__)
@@ -33,10 +35,15 @@ class ComputeManager(manager.Manager):
     """Endpoint of the compute RPC API (see compute.rpcapi for versions)."""
 
     API_NAME = 'compute'
+    # The conductor client is also the versioned-objects indirection API of
+    # a compute (no database access); compute-to-compute calls use the
+    # compute client.
+    CLIENT_APIS = (conductor_rpcapi.ConductorAPI, compute_rpcapi.ComputeAPI)
 
-    def __init__(self, host=None, service_version=None, conf=None):
+    def __init__(self, host=None, service_version=None, conf=None,
+                 transport=None):
         super().__init__(host=host, service_version=service_version,
-                         conf=conf)
+                         conf=conf, transport=transport)
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self.handled = collections.Counter()
@@ -52,7 +59,8 @@ class ComputeManager(manager.Manager):
         self._count('ping')
         return {'service': 'nova-compute', 'host': self.host,
                 'payload': payload, 'trace_id': trace_id,
-                'version': str(self.target.version)}
+                'version': str(self.target.version),
+                'caps': self.version_caps()}
 
     def reboot_instance(self, context, instance_uuid, reboot_type='SOFT'):
         self._count('reboot_instance')

@@ -24,9 +24,11 @@ import oslo_messaging as messaging
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import exception as ovo_exc
 
+from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning import exception
 from nova_versioning import manager
 from nova_versioning.objects import base as obj_base
+from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
 
@@ -48,19 +50,27 @@ class ConductorManager(manager.Manager):
     """Endpoint of the conductor RPC API (see conductor.rpcapi)."""
 
     API_NAME = 'conductor'
+    CLIENT_APIS = (compute_rpcapi.ComputeAPI, scheduler_rpcapi.SchedulerAPI)
 
     # -- indirection API (3.0) ----------------------------------------------
 
     def _object_class(self, objname, objmethod, object_versions):
         try:
             version = object_versions[objname]
-            return obj_base.NovaVersioningObject.obj_class_from_name(
+            objclass = obj_base.NovaVersioningObject.obj_class_from_name(
                 objname, version)
         except (KeyError, ovo_exc.UnsupportedObjectError,
                 ovo_exc.IncompatibleObjectVersion) as exc:
             raise exception.ObjectActionNotAllowed(
                 objname=objname, method=objmethod,
                 reason='not a registered object (%s)' % exc)
+        # The registry of oslo.versionedobjects is shared by every library
+        # in the process: run only this project's objects.
+        if not issubclass(objclass, obj_base.NovaVersioningObject):
+            raise exception.ObjectActionNotAllowed(
+                objname=objname, method=objmethod,
+                reason='not a nova_versioning object')
+        return objclass
 
     @messaging.expected_exceptions(exception.NovaVersioningException)
     def object_class_action_versions(self, context, objname, objmethod,
@@ -115,4 +125,5 @@ class ConductorManager(manager.Manager):
     def ping(self, context, payload, trace_id=None):
         return {'service': 'nova-conductor', 'host': self.host,
                 'payload': payload, 'trace_id': trace_id,
-                'version': str(self.target.version)}
+                'version': str(self.target.version),
+                'caps': self.version_caps()}

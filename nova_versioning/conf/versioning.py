@@ -37,6 +37,17 @@ versioning_opts = [
                     'aliases and the oldest supported release). The '
                     'default is the history of the sample services shipped '
                     'with this library; a deployment plugs in its own.'),
+    cfg.IntOpt('auto_refresh_interval',
+               default=0,
+               min=0,
+               mutable=True,
+               help='Seconds between two automatic re-resolutions of every '
+                    'RPC version pin of a running service, so that pins '
+                    'lift after the last old service is upgraded without a '
+                    'SIGHUP. Each service waits a random part of the '
+                    'interval first, so a fleet does not query at once; '
+                    'lookups share the minimum version cache. 0 (the '
+                    'default) resolves pins only at startup and on SIGHUP.'),
     cfg.StrOpt('emulated_release',
                help='Testing aid: make this process record, and behave as, '
                     'an older release. Accepts a release name from the '

@@ -16,6 +16,7 @@ Every function takes a request context decorated with
 :mod:`nova_versioning.context`).
 """
 
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import uuidutils
@@ -25,6 +26,25 @@ from nova_versioning.db import models
 from nova_versioning import exception
 
 main_context_manager = enginefacade.transaction_context()
+
+
+def _retriable(exc):
+    """A transaction lost to a concurrent writer, worth running again.
+
+    SQLite: a transaction that reads before it writes (every registration
+    and heartbeat here) fails at once with "database is locked" when
+    another connection holds the write lock, rather than waiting for it.
+    MariaDB/PostgreSQL deadlocks are retried by oslo.db's own check.
+    """
+    return 'database is locked' in str(exc)
+
+
+# Wraps a whole write transaction: on a retriable failure it is rolled back
+# and run again from the start, guard included.
+retry_on_conflict = oslo_db_api.wrap_db_retry(
+    max_retries=20, retry_interval=0.02, inc_retry_interval=True,
+    max_retry_interval=0.5, retry_on_deadlock=True,
+    exception_checker=_retriable)
 
 
 def _counted(query_or_select, model=models.Service):

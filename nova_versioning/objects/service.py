@@ -129,6 +129,9 @@ class Service(base.NovaVersioningObject):
                 value = 0
             elif name in ('disabled', 'forced_down'):
                 value = bool(value)
+            # Coerce as the field setter would (timezone-aware datetimes),
+            # without its read-only check on id and version.
+            value = service.fields[name].coerce(service, name, value)
             setattr(service, '_obj_' + name, value)
         service._context = context
         service.obj_reset_changes()
@@ -239,11 +242,16 @@ class Service(base.NovaVersioningObject):
     def _create(self):
         updates = self.obj_get_changes()
         validate_binary(updates.get('binary'))
-        with db_api.main_context_manager.writer.using(self._context):
-            self._check_minimum_version(own_record=None)
-            db_service = db_api.service_create(self._context, updates)
+        db_service = self._guarded_create(updates)
         MIN_VERSION_CACHE.forget(db_service.binary)
         self._from_db_object(self._context, self, db_service)
+
+    @db_api.retry_on_conflict
+    def _guarded_create(self, updates):
+        # Guard and insert in one transaction: a refusal writes nothing.
+        with db_api.main_context_manager.writer.using(self._context):
+            self._check_minimum_version(own_record=None)
+            return db_api.service_create(self._context, updates)
 
     def save(self):
         """Write the changes.
@@ -270,16 +278,20 @@ class Service(base.NovaVersioningObject):
             validate_binary(updates['binary'])
         if not updates:
             return
+        db_service = self._guarded_update(updates)
+        if _MINIMUM_FIELDS & set(updates):
+            MIN_VERSION_CACHE.forget(db_service.binary)
+        self._from_db_object(self._context, self, db_service)
+
+    @db_api.retry_on_conflict
+    def _guarded_update(self, updates):
+        # Lock the row, guard a re-registration, update: one transaction.
         with db_api.main_context_manager.writer.using(self._context):
             own = db_api.service_get(self._context, self.id,
                                      for_update=True)
             if 'version' in updates:
                 self._check_minimum_version(own_record=own)
-            db_service = db_api.service_update(self._context, self.id,
-                                               updates)
-        if _MINIMUM_FIELDS & set(updates):
-            MIN_VERSION_CACHE.forget(db_service.binary)
-        self._from_db_object(self._context, self, db_service)
+            return db_api.service_update(self._context, self.id, updates)
 
     @ovo_base.remotable
     def destroy(self):

@@ -195,6 +195,17 @@ class PinnedRPCAPI(object):
         with self._resolve_lock:
             return self._resolve_locked(context, log_unchanged=True)[0]
 
+    def adopt(self, decision):
+        """Use an earlier decision until the next resolve.
+
+        For the last good decision kept on disk; nothing is decided now.
+        """
+        if decision.api != self.API_NAME:
+            raise ValueError('decision for %s given to the %s API'
+                             % (decision.api, self.API_NAME))
+        with self._resolve_lock:
+            self._state = (decision, self._build_client(decision.cap))
+
     def _refresh(self):
         # Never wait: another thread (or this one, re-entering through the
         # indirection API while resolving) is already deciding.

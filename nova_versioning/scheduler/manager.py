@@ -19,9 +19,10 @@ class SchedulerManager(manager.Manager):
 
     API_NAME = 'scheduler'
 
-    def __init__(self, host=None, service_version=None, conf=None):
+    def __init__(self, host=None, service_version=None, conf=None,
+                 transport=None):
         super().__init__(host=host, service_version=service_version,
-                         conf=conf)
+                         conf=conf, transport=transport)
         self.host_states = {}
 
     def select_destinations(self, context, spec, limit=None):

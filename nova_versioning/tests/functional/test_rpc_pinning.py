@@ -60,7 +60,9 @@ class RPCPinningTestsMixin(object):
             # 6.5 would carry trace_id; capped at 6.4 it is dropped.
             self.assertEqual({'service': 'nova-compute', 'host': host,
                               'payload': 'hello', 'trace_id': None,
-                              'version': version}, answer)
+                              'version': version,
+                              'caps': {'compute': '6.4',
+                                       'conductor': '3.2'}}, answer)
             self.assertIsInstance(api.get_host_uptime(self.context, host),
                                   int)
             api.reboot_instance(self.context, host, 'uuid-1',

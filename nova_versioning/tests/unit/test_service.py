@@ -25,12 +25,10 @@ import oslo_messaging as messaging
 from nova_versioning.compute import manager as compute_manager
 from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.conductor import manager as conductor_manager
-from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import objects
 from nova_versioning.objects import base as objects_base
-from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 from nova_versioning import service
 from nova_versioning.tests import base
 from nova_versioning.tests.unit.conductor import test_manager
@@ -53,15 +51,11 @@ class _ServiceTestCase(base.DBTestCase):
         kwargs.setdefault('control', True)
         return service.RPCService(
             'nova-conductor', 'conductor', conductor_manager.ConductorManager,
-            client_apis=(compute_rpcapi.ComputeAPI,
-                         scheduler_rpcapi.SchedulerAPI),
             host='cond1', conf=self.conf, **kwargs)
 
     def compute(self, **kwargs):
         return service.RPCService(
             'nova-compute', 'compute', compute_manager.ComputeManager,
-            client_apis=(conductor_rpcapi.ConductorAPI,
-                         compute_rpcapi.ComputeAPI),
             host='c1', conf=self.conf, **kwargs)
 
     def record(self, host, binary='nova-compute', release=None, topic=None):
@@ -115,10 +109,11 @@ class TestPrepare(_ServiceTestCase):
             exc = self.assertRaises(exception.ServiceTooOld,
                                     self.conductor().prepare)
         self.assertEqual(
+            # Running as pike, the process knows no release name for 7.
             'Service nova-conductor on host cond1 is version 6 (pike), '
-            'older than the minimum version 7 (queens) of the other '
+            'older than the minimum version 7 of the other '
             'nova-conductor services: refusing to register it, nothing was '
-            'written. Upgrade cond1 to version 7 (queens) or newer; or, if '
+            'written. Upgrade cond1 to version 7 or newer; or, if '
             'the newer nova-conductor services are gone for good, delete or '
             'force down their records so they stop counting toward the '
             'minimum.', str(exc))
@@ -222,7 +217,8 @@ class TestStartStop(_ServiceTestCase):
         api.resolve(self.context)
         self.assertEqual(
             {'service': 'nova-compute', 'host': 'c1', 'payload': 'hello',
-             'trace_id': 't1', 'version': '6.5'},
+             'trace_id': 't1', 'version': '6.5',
+             'caps': {'compute': '6.5', 'conductor': '3.2'}},
             api.ping(self.context, 'c1', 'hello', trace_id='t1'))
         self.assertEqual({'ping': 1}, svc.manager.get_stats(self.context))
         self.assertIn('nova-compute on c1 serving compute RPC version 6.5',
@@ -352,11 +348,8 @@ class TestWithoutDatabaseAccess(_ServiceTestCase):
         # the indirection API the service sets (see CallerOnlyIndirection).
         real = service.RPCService._use_conductor
 
-        def use_conductor(svc, transport):
-            api = real(svc, transport)
-            proxy = test_manager.CallerOnlyIndirection(api)
-            objects_base.NovaVersioningObject.indirection_api = proxy
-            return proxy
+        def use_conductor(svc, api):
+            return real(svc, test_manager.CallerOnlyIndirection(api))
 
         self.useFixture(fixtures.MonkeyPatch(
             'nova_versioning.service.RPCService._use_conductor',

@@ -59,7 +59,7 @@ class TestComputeManager(base.TestCase):
         api = self.client()
         self.assertEqual(
             {'service': 'nova-compute', 'host': 'c1', 'payload': 'p',
-             'trace_id': 't1', 'version': '6.5'},
+             'trace_id': 't1', 'version': '6.5', 'caps': {}},
             api.ping(self.context, 'c1', 'p', trace_id='t1'))
         api.reboot_instance(self.context, 'c1', 'u1', reboot_type='HARD')
         api.backup_instance(self.context, 'c1', 'u1', 'b1', rotation=2)
@@ -85,7 +85,7 @@ class TestComputeManager(base.TestCase):
         # 6.4 has no trace_id: the client drops it.
         self.assertEqual(
             {'service': 'nova-compute', 'host': 'c1', 'payload': 'p',
-             'trace_id': None, 'version': '6.4'},
+             'trace_id': None, 'version': '6.4', 'caps': {}},
             api.ping(self.context, 'c1', 'p', trace_id='t1'))
         api.backup_instance(self.context, 'c1', 'u1', 'b1', rotation=2)
         self.wait_handled(endpoint, {'ping': 1, 'backup_instance': 1})
