@@ -13,6 +13,7 @@
 
 import oslo_messaging as messaging
 
+from nova_versioning import exception
 from nova_versioning import history as nv_history
 
 
@@ -48,9 +49,16 @@ class Manager(object):
                                                              conf=conf)
 
     def version_caps(self):
-        """{api: the version cap its live client sends at}."""
+        """{api: the version cap its client would send at now}.
+
+        Reads each live client (an auto decision made while no receiver
+        was recorded is made again on use, as a send would); None for a
+        client never resolved.
+        """
         caps = {}
         for name, api in sorted(self.client_apis.items()):
-            decision = api.decision
-            caps[name] = decision.cap if decision is not None else None
+            try:
+                caps[name] = api.client.version_cap
+            except exception.RPCClientNotResolved:
+                caps[name] = None
         return caps
