@@ -226,8 +226,8 @@ class RPCService(service.Service):
         return ok
 
     def _describe_pins(self):
-        return ', '.join('%s=%s' % (name, cap) for name, cap in
-                         self.manager.version_caps().items())
+        return ', '.join('%s=%s' % (name, decision.cap if decision else None)
+                         for name, decision in self.apis.decisions())
 
     def reset(self):
         """SIGHUP on the eventlet backend (configuration already mutated)."""

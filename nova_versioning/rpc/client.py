@@ -288,11 +288,7 @@ class PinnedAPIs(object):
             try:
                 new = api.resolve(context)
             except Exception as exc:
-                LOG.error('Could not resolve the %(api)s RPC version cap, '
-                          'keeping %(cap)s: %(exc)s',
-                          {'api': api.API_NAME,
-                           'cap': old.cap if old is not None else 'none',
-                           'exc': exc})
+                # Reported once, by the caller, through PinResolutionFailed.
                 failures.append((api.API_NAME, exc))
                 continue
             LOG.info(pinning.change_message(old, new))
