@@ -204,22 +204,6 @@ def _is_latest(api, cap, history):
             == nv_history.parse_rpc_version(history.latest_rpc_version(api)))
 
 
-def _too_old(api, binary, minimum_version, history):
-    message = (
-        'This service is older than the %(binary)s services it sends %(api)s '
-        'RPC messages to: their minimum service version is %(minver)d, '
-        'newer than %(thisver)s, the newest service version this code '
-        'knows (history %(name)s), so it cannot tell which %(api)s RPC '
-        'version they accept. Upgrade this service to service version '
-        '%(minver)d or newer.'
-        % {'binary': binary, 'api': api, 'minver': minimum_version,
-           'thisver': history.describe(history.service_version),
-           'name': history.name})
-    return exception.ServiceTooOld(message=message,
-                                   thisver=history.service_version,
-                                   minver=minimum_version)
-
-
 def _auto_cap(api, binary, minimum_version, history):
     try:
         return history.rpc_version(api, minimum_version)
@@ -249,7 +233,6 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
     :param binary: the receiving binary, for messages; "nova-<api>" when
         not given.
     :raises InvalidPin: see :func:`parse_pin`.
-    :raises ServiceTooOld: ``auto`` with receivers newer than this code.
     :raises InvalidHistory: ``auto`` with a minimum whose history entry
         lacks the API, or a history without the API.
     :raises ValueError: ``auto`` without a (non-negative) minimum version.
@@ -274,7 +257,15 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
                            source=SOURCE_AUTO, minimum_version=0,
                            latest=True, cacheable=False, binary=binary)
     if minimum_version > history.service_version:
-        raise _too_old(api, binary, minimum_version, history)
+        # Every receiver runs newer code than this service: they all read
+        # the newest version this code can send. (An upgrade that puts
+        # controllers first leaves old computes in this state, pinning the
+        # conductor API; refusing to start them would stall the upgrade.)
+        return PinDecision(api=api, configured=configured,
+                           cap=history.latest_rpc_version(api),
+                           source=SOURCE_AUTO,
+                           minimum_version=minimum_version, latest=True,
+                           binary=binary)
     cap = _auto_cap(api, binary, minimum_version, history)
     latest = _is_latest(api, cap, history)
     return PinDecision(api=api, configured=configured, cap=cap,

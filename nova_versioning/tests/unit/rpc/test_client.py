@@ -208,12 +208,17 @@ class TestResolve(_ClientTestCase):
             {'liberty': 1, 'mitaka': 2, 'newton': 3, 'ocata': 5, 'pike': 6},
             'ocata')
         api = compute_rpcapi.ComputeAPI(self.transport, history=older_code)
-        exc = self.assertRaises(exception.ServiceTooOld, api.resolve,
-                                self.context)
-        self.assertEqual((6, 7), (exc.thisver, exc.minver))
-        self.assertIn('This service is older than the nova-compute services '
-                      'it sends compute RPC messages to', str(exc))
-        self.assertIsNone(api.decision)
+        # They all read the newest version this older code can send (the
+        # state of old computes pinning the conductor API once the
+        # controllers are upgraded).
+        decision = api.resolve(self.context)
+        self.assertEqual(('6.4', 7, True, ()),
+                         (decision.cap, decision.minimum_version,
+                          decision.latest, decision.hosts))
+        self.assertEqual('6.4', api.client.version_cap)
+        self.assertIn('Automatically selected compute RPC version 6.4 from '
+                      'minimum service version 7 (the latest version)',
+                      self.log.output)
 
     def test_failed_resolve_keeps_the_previous_pin(self):
         self.register('c1', 'pike')
