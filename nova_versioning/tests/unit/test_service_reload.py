@@ -1,0 +1,372 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""RPCService reload: pins resolved again at start, on reset and on a timer.
+
+On fake:// with the services schema on SQLite. The conductor sends to the
+computes (compute pin) and the scheduler (scheduler pin); a nova-compute
+record of release pike (service version 6, compute RPC 6.4) holds the
+compute pin down.
+"""
+
+import logging
+import time
+from unittest import mock
+
+import fixtures
+from oslo_db import exception as db_exc
+
+from nova_versioning.db import api as db_api
+from nova_versioning import exception
+from nova_versioning import objects
+from nova_versioning.objects import service as service_obj
+from nova_versioning.rpc import pinning
+from nova_versioning.rpc import pinstore
+from nova_versioning.tests.unit.rpc import fakes
+from nova_versioning.tests.unit import test_service
+
+DB_GONE = 'nova_versioning.db.api.service_get_minimum_version'
+
+
+class _Records(logging.Handler):
+    """Every record logged under nova_versioning, in order."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def at(self, level):
+        return [(r.name, r.getMessage()) for r in self.records
+                if r.levelno == level]
+
+    def messages(self):
+        return [r.getMessage() for r in self.records]
+
+
+class _ReloadTestCase(test_service._ServiceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        # FakeLogger replaces the handlers of its logger: add ours after.
+        self.useFixture(fixtures.FakeLogger(name='nova_versioning',
+                                            level=logging.INFO))
+        self.records = _Records()
+        logger = logging.getLogger('nova_versioning')
+        logger.addHandler(self.records)
+        self.addCleanup(logger.removeHandler, self.records)
+        self.flags(group='upgrade_levels', compute='auto')
+        self.pike = self.record('c2', release='pike')
+
+    def started_conductor(self):
+        svc = self.conductor()
+        svc.prepare()
+        return self.start(svc)
+
+    def caps(self, svc):
+        """{api: (decision cap, cap of the client it sends with)}."""
+        return {name: (decision.cap,
+                       svc.manager.client_apis[name].client.version_cap)
+                for name, decision in svc.apis.decisions()}
+
+    def store(self):
+        return pinstore.PinStore(self.conf.state_path, 'nova-conductor',
+                                 'cond1')
+
+    def stored_caps(self):
+        return {api: decision.cap
+                for api, decision in self.store().load().items()}
+
+    def upgrade_behind_the_cache(self, host):
+        # Another process upgrades the record: this process's cache is not
+        # told (only its own writes forget the binary).
+        record = objects.Service.get_by_host_and_binary(
+            self.context, host, 'nova-compute')
+        db_api.service_update(self.context, record.id, {'version': 7})
+
+    def db_gone(self):
+        return mock.patch(DB_GONE, side_effect=db_exc.DBConnectionError(
+            'database is gone'))
+
+
+class TestStart(_ReloadTestCase):
+
+    def test_resolves_every_pin_and_records_them(self):
+        svc = self.started_conductor()
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.stored_caps())
+        self.assertEqual([], self.records.at(logging.ERROR))
+
+    def test_adopts_the_pin_file_before_resolving(self):
+        self.store().save({'compute': pinning.PinDecision(
+            api='compute', configured='auto', cap='6.2', source='auto',
+            minimum_version=3, hosts=('c2',), binary='nova-compute')})
+        svc = self.started_conductor()
+        messages = self.records.messages()
+        self.assertIn('compute RPC version cap changed from 6.2 to 6.4',
+                      messages)
+        # Not in the file: a first decision.
+        self.assertIn('scheduler RPC version cap set to 2.2', messages)
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.stored_caps())
+
+    def test_unchanged_against_the_pin_file(self):
+        self.started_conductor().stop()
+        self.records.records[:] = []
+        # The respawned worker of a threading reload.
+        self.started_conductor()
+        messages = self.records.messages()
+        self.assertIn('compute RPC version cap unchanged at 6.4', messages)
+        self.assertIn('scheduler RPC version cap unchanged at 2.2', messages)
+
+    def test_failed_resolution_serves_with_the_pin_file(self):
+        self.started_conductor().stop()
+        self.records.records[:] = []
+        self.upgrade_behind_the_cache('c2')
+        svc = self.conductor()
+        svc.prepare()
+        with self.db_gone():
+            self.start(svc)
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Pin resolution on start failed; keeping the last good pins '
+              '(compute=6.4, scheduler=2.2), still serving. Fix the cause '
+              'and send SIGHUP to retry. Could not resolve the RPC version '
+              'cap of compute (DBConnectionError: database is gone): each '
+              'of them keeps its previous cap.')],
+            self.records.at(logging.ERROR))
+        # Still serving: a compute pin of the file, not the latest.
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.stored_caps())
+
+    def test_fails_without_a_previous_pin(self):
+        svc = self.conductor()
+        svc.prepare()
+        self.addCleanup(svc.stop)
+        with self.db_gone():
+            exc = self.assertRaises(exception.PinResolutionFailed, svc.start)
+        self.assertEqual(['compute'], [name for name, _e in exc.failures])
+        self.assertEqual([('scheduler', None, '2.2')],
+                         [(name, old, new.cap)
+                          for name, old, new in exc.changes])
+        self.assertIsNone(svc.apis.decisions()[0][1])
+        # Nothing recorded: the file holds only good pins.
+        self.assertEqual({}, self.stored_caps())
+
+
+class TestResolvePins(_ReloadTestCase):
+
+    def test_all_resolved(self):
+        svc = self.started_conductor()
+        self.assertIs(True, svc.resolve_pins('test'))
+
+    def test_one_api_failing_keeps_its_last_good_cap(self):
+        svc = self.started_conductor()
+        self.flags(group='upgrade_levels', scheduler='ocata')
+        self.records.records[:] = []
+        objects.Service.clear_min_version_cache()
+        with self.db_gone():
+            self.assertIs(False, svc.resolve_pins('SIGHUP'))
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Pin resolution on SIGHUP failed; keeping the last good pins '
+              '(compute=6.4, scheduler=2.1), still serving. Fix the cause '
+              'and send SIGHUP to retry. Could not resolve the RPC version '
+              'cap of compute (DBConnectionError: database is gone): each '
+              'of them keeps its previous cap.')],
+            self.records.at(logging.ERROR))
+        # The scheduler pin, which could be decided, moved.
+        self.assertIn('scheduler RPC version cap changed from 2.2 to 2.1',
+                      self.records.messages())
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.1', '2.1')}, self.caps(svc))
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.1'},
+                         self.stored_caps())
+
+    def test_next_attempt_applies_the_new_pins(self):
+        svc = self.started_conductor()
+        self.upgrade_behind_the_cache('c2')
+        objects.Service.clear_min_version_cache()
+        with self.db_gone():
+            self.assertIs(False, svc.resolve_pins('SIGHUP'))
+        self.assertIs(True, svc.resolve_pins('SIGHUP'))
+        self.assertEqual({'compute': ('6.5', '6.5'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertIn('compute RPC version cap changed from 6.4 to 6.5',
+                      self.records.messages())
+
+
+class TestReset(_ReloadTestCase):
+
+    def test_clears_the_cache_and_lifts_the_cap(self):
+        svc = self.started_conductor()
+        self.upgrade_behind_the_cache('c2')
+        # Without a reset the cached minimum still answers.
+        self.assertIs(True, svc.resolve_pins('test'))
+        self.assertEqual(('6.4', '6.4'), self.caps(svc)['compute'])
+        self.records.records[:] = []
+        svc.reset()
+        self.assertEqual({'compute': ('6.5', '6.5'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        messages = self.records.messages()
+        self.assertEqual('Reloading: re-resolving every RPC version pin',
+                         messages[0])
+        self.assertIn('Automatically selected compute RPC version 6.5 from '
+                      'minimum service version 7 (the latest version)',
+                      messages)
+        self.assertIn('compute RPC version cap changed from 6.4 to 6.5',
+                      messages)
+        self.assertIn('scheduler RPC version cap unchanged at 2.2', messages)
+        self.assertEqual(7, service_obj.MIN_VERSION_CACHE.peek(
+            'nova-compute'))
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.stored_caps())
+
+    def test_reads_the_mutated_options(self):
+        svc = self.started_conductor()
+        self.flags(group='upgrade_levels', compute='6.2', scheduler='pike')
+        svc.reset()
+        self.assertEqual({'compute': ('6.2', '6.2'),
+                          'scheduler': ('2.1', '2.1')}, self.caps(svc))
+        self.assertEqual([('explicit', '6.2'), ('alias', 'pike')],
+                         [(d.source, d.configured)
+                          for _name, d in svc.apis.decisions()])
+
+    def test_bad_value_keeps_the_previous_cap(self):
+        svc = self.started_conductor()
+        self.flags(group='upgrade_levels', compute='banana')
+        self.records.records[:] = []
+        svc.reset()
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Pin resolution on SIGHUP failed; keeping the last good pins '
+              '(compute=6.4, scheduler=2.2), still serving. Fix the cause '
+              'and send SIGHUP to retry. Could not resolve the RPC version '
+              "cap of compute (InvalidPin: Invalid value 'banana' for "
+              "option [upgrade_levels]/compute: expected 'auto', a version "
+              "from 6.2 to 6.5 or a release name (ocata, pike, queens)): "
+              'each of them keeps its previous cap.')],
+            self.records.at(logging.ERROR))
+        # The value fixed, the next reload applies it.
+        self.flags(group='upgrade_levels', compute='ocata')
+        svc.reset()
+        self.assertEqual(('6.3', '6.3'), self.caps(svc)['compute'])
+
+    def test_never_raises(self):
+        svc = self.started_conductor()
+        self.flags(group='upgrade_levels', scheduler='9.9')
+        with self.db_gone():
+            svc.reset()
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        errors = self.records.at(logging.ERROR)
+        self.assertEqual(1, len(errors))
+        self.assertIn('compute (DBConnectionError: database is gone); '
+                      "scheduler (InvalidPin: Invalid value '9.9' for option "
+                      '[upgrade_levels]/scheduler', errors[0][1])
+
+    def test_never_raises_on_an_unexpected_error(self):
+        svc = self.started_conductor()
+        with mock.patch.object(svc.apis, 'resolve_all',
+                               side_effect=RuntimeError('boom')):
+            svc.reset()
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Reload failed; still serving with the previous pins')],
+            self.records.at(logging.ERROR))
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+
+    def test_never_raises_without_any_pin(self):
+        # A pin that was never resolved cannot be kept: the reload says so
+        # and the service goes on.
+        svc = self.conductor()
+        svc.prepare()
+        self.addCleanup(svc.stop)
+        with self.db_gone():
+            self.assertRaises(exception.PinResolutionFailed, svc.start)
+            svc.reset()
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Reload failed; still serving with the previous pins')],
+            self.records.at(logging.ERROR))
+
+
+class TestRefresher(_ReloadTestCase):
+
+    def wait_for(self, predicate, what):
+        deadline = time.monotonic() + fakes.WAIT
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail('%s: not within %s seconds' % (what, fakes.WAIT))
+            time.sleep(0.05)
+
+    def test_no_timer_by_default(self):
+        svc = self.started_conductor()
+        self.assertEqual(0, self.conf.versioning.auto_refresh_interval)
+        self.assertIsNone(svc._refresher)
+
+    def test_resolves_periodically_until_stopped(self):
+        self.flags(group='versioning', auto_refresh_interval=1)
+        with mock.patch('nova_versioning.service.random.uniform',
+                        return_value=0.1) as jitter:
+            svc = self.started_conductor()
+        jitter.assert_called_once_with(0, 1)
+        refresher = svc._refresher
+        self.assertIsNotNone(refresher)
+        calls = mock.Mock(wraps=svc.resolve_pins)
+        svc.resolve_pins = calls
+        # Upgraded through the Service object (the cache forgets it).
+        pike = objects.Service.get_by_host_and_binary(
+            self.context, 'c2', 'nova-compute')
+        pike.save()
+        self.wait_for(lambda: self.caps(svc)['compute'] == ('6.5', '6.5'),
+                      'the compute pin lifted by the timer')
+        self.assertIn('compute RPC version cap changed from 6.4 to 6.5',
+                      self.records.messages())
+        self.wait_for(lambda: calls.call_count >= 2, 'a second refresh')
+        got = list(calls.call_args_list)
+        self.assertEqual([mock.call('timer')] * len(got), got)
+        svc.stop()
+        # The loop ends (it would time out otherwise) and is not running.
+        self.assertIs(True, refresher.done.wait(timeout=fakes.WAIT))
+        self.assertFalse(refresher._running)
+
+    def test_refresh_failure_is_logged_not_raised(self):
+        svc = self.started_conductor()
+        with mock.patch.object(svc, 'resolve_pins',
+                               side_effect=RuntimeError('boom')):
+            svc._refresh_pins()
+        self.assertEqual(
+            [('nova_versioning.service',
+              'Automatic pin refresh failed; keeping the current pins')],
+            self.records.at(logging.ERROR))
+
+    def test_reset_applies_a_new_interval(self):
+        svc = self.started_conductor()
+        self.flags(group='versioning', auto_refresh_interval=1)
+        svc.reset()
+        first = svc._refresher
+        self.assertIsNotNone(first)
+        self.flags(group='versioning', auto_refresh_interval=0)
+        svc.reset()
+        self.assertIsNone(svc._refresher)
+        self.assertIs(True, first.done.wait(timeout=fakes.WAIT))
