@@ -111,10 +111,14 @@ class RPCService(service.Service):
     # -- launching process --------------------------------------------------
 
     def prepare(self):
-        """Validate, guard and register, before any worker starts.
+        """Validate, guard, register and pin, before any worker starts.
+
+        The pins are resolved here once and kept on disk, so a worker
+        always has last good pins to fall back on.
 
         :raises: InvalidPin, InvalidRelease, TooOldComputeService,
-            ServiceTooOld, database errors: all meant for the operator.
+            ServiceTooOld, PinResolutionFailed, database errors: all meant
+            for the operator.
         """
         history = self.history
         rpc_client.validate_pins(self.conf, history,
@@ -133,10 +137,29 @@ class RPCService(service.Service):
                 guards.check_oldest_supported_computes(context, self.binary,
                                                        self.conf)
             self.record = self._register(context)
+            self._resolve_initial_pins(context, transport)
         finally:
             if transport is not None:
                 obj_base.NovaVersioningObject.indirection_api = None
                 transport.cleanup()
+
+    def _resolve_initial_pins(self, context, transport):
+        # Clients on a transport that never connects here: resolving only
+        # reads minimum versions (database, or conductor for a compute).
+        if transport is None:
+            transport = rpc.get_transport(self.conf)
+            owned = transport
+        else:
+            owned = None
+        try:
+            apis = rpc_client.PinnedAPIs(
+                api_cls(transport, conf=self.conf)
+                for api_cls in self.manager_cls.CLIENT_APIS)
+            apis.resolve_all(context)
+            self.pin_store.save(dict(apis.decisions()))
+        finally:
+            if owned is not None:
+                owned.cleanup()
 
     def _register(self, context):
         record = objects.Service.get_by_host_and_binary(
@@ -181,8 +204,9 @@ class RPCService(service.Service):
             self._use_conductor(self.manager.client_apis[
                 conductor_rpcapi.ConductorAPI.API_NAME])
         for name, decision in self.pin_store.load().items():
-            if name in self.manager.client_apis:
-                self.manager.client_apis[name].adopt(decision)
+            api = self.manager.client_apis.get(name)
+            if api is not None:
+                api.adopt(decision)
         self.resolve_pins('start')
         if self.record is None:
             self.record = objects.Service.get_by_host_and_binary(

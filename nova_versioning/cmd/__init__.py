@@ -31,6 +31,12 @@ def _select_backend():
     if name not in choices:
         raise SystemExit('%s=%r is not valid: expected threading or '
                          'eventlet' % (BACKEND_ENV, name))
+    if name == 'eventlet':
+        # As every eventlet-based oslo service does: green threads
+        # everywhere, or real threads and the eventlet hub deadlock on
+        # shared locks (logging's among them).
+        import eventlet
+        eventlet.monkey_patch()
     if name == 'threading':
         # futurist imports eventlet when it is installed, which warns about
         # eventlet's deprecation although nothing here uses it.

@@ -46,15 +46,20 @@ class PinStore(object):
         try:
             with open(self.path) as f:
                 raw = json.load(f)
+            if not isinstance(raw, dict):
+                raise ValueError('not a JSON object')
             decisions = {}
             for api, values in raw.items():
+                if not isinstance(values, dict) or values.get('api') != api:
+                    raise ValueError('entry %r is not a decision of that '
+                                     'API' % (api,))
                 values = {k: v for k, v in values.items() if k in _FIELDS}
                 values['hosts'] = tuple(values.get('hosts') or ())
                 decisions[api] = pinning.PinDecision(**values)
             return decisions
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             LOG.warning('Ignoring the last known pins in %(path)s: %(exc)s',
                         {'path': self.path, 'exc': exc})
             return {}
@@ -64,6 +69,7 @@ class PinStore(object):
         data = {api: dataclasses.asdict(decision)
                 for api, decision in decisions.items() if decision}
         directory = os.path.dirname(self.path)
+        tmp = None
         try:
             os.makedirs(directory, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=directory, prefix='.pins-')
@@ -73,3 +79,8 @@ class PinStore(object):
         except OSError as exc:
             LOG.warning('Could not record the pins in %(path)s: %(exc)s',
                         {'path': self.path, 'exc': exc})
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass

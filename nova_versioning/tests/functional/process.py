@@ -53,22 +53,32 @@ class ServiceProcess(object):
         for path in self.config_files:
             args += ['--config-file', path]
         self._log = open(self.log_path, 'ab')
+        # A process restarted on the same host appends to the same log:
+        # what this run logs starts here.
+        self.start_offset = self._log.tell()
         self.proc = subprocess.Popen(args, stdout=self._log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
                                      env=self.env, start_new_session=True)
         return self
 
-    def read_log(self):
-        with open(self.log_path, 'r', errors='replace') as f:
-            return f.read()
+    def read_log(self, start=0):
+        """The log from byte offset start."""
+        with open(self.log_path, 'rb') as f:
+            f.seek(start)
+            return f.read().decode('utf-8', errors='replace')
 
-    def wait_for_log(self, pattern, timeout=60, start=0, count=1):
-        """Wait until pattern matched count times after offset start."""
+    def wait_for_log(self, pattern, timeout=60, start=None, count=1):
+        """Wait until pattern matched count times after offset start.
+
+        start defaults to where this run of the process began logging.
+        """
+        if start is None:
+            start = self.start_offset
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while True:
-            text = self.read_log()[start:]
+            text = self.read_log(start)
             matches = regex.findall(text)
             if len(matches) >= count:
                 return matches
@@ -84,7 +94,7 @@ class ServiceProcess(object):
             time.sleep(0.1)
 
     def log_size(self):
-        return len(self.read_log())
+        return os.path.getsize(self.log_path)
 
     def signal(self, signum):
         os.kill(self.proc.pid, signum)

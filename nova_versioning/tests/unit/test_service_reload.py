@@ -18,6 +18,7 @@ compute pin down.
 """
 
 import logging
+import os
 import time
 from unittest import mock
 
@@ -109,11 +110,20 @@ class TestStart(_ReloadTestCase):
                          self.stored_caps())
         self.assertEqual([], self.records.at(logging.ERROR))
 
+    def test_prepare_records_the_first_pins(self):
+        self.conductor().prepare()
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.stored_caps())
+
     def test_adopts_the_pin_file_before_resolving(self):
+        svc = self.conductor()
+        svc.prepare()
+        # What an earlier worker left: only compute, at another cap.
+        os.unlink(self.store().path)
         self.store().save({'compute': pinning.PinDecision(
             api='compute', configured='auto', cap='6.2', source='auto',
             minimum_version=3, hosts=('c2',), binary='nova-compute')})
-        svc = self.started_conductor()
+        self.start(svc)
         messages = self.records.messages()
         self.assertIn('compute RPC version cap changed from 6.2 to 6.4',
                       messages)
@@ -159,6 +169,8 @@ class TestStart(_ReloadTestCase):
         svc = self.conductor()
         svc.prepare()
         self.addCleanup(svc.stop)
+        # prepare() recorded pins; without them there is nothing to keep.
+        os.unlink(self.store().path)
         with self.db_gone():
             exc = self.assertRaises(exception.PinResolutionFailed, svc.start)
         self.assertEqual(['compute'], [name for name, _e in exc.failures])
@@ -301,6 +313,7 @@ class TestReset(_ReloadTestCase):
         svc = self.conductor()
         svc.prepare()
         self.addCleanup(svc.stop)
+        os.unlink(self.store().path)
         with self.db_gone():
             self.assertRaises(exception.PinResolutionFailed, svc.start)
             svc.reset()

@@ -1,0 +1,159 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""SIGHUP re-resolves every pin, for real, on both oslo.service backends.
+
+Real conductor and compute processes (started with setsid, so SIGHUP is a
+reload), a real database and RabbitMQ. What a service sends at is read
+from its own answer to a ping (the caps of its live clients) and from its
+log.
+"""
+
+import signal
+
+import sqlalchemy as sa
+
+from nova_versioning.tests import base
+from nova_versioning.tests.functional import rpc_base
+from nova_versioning.tests.functional import tcpproxy
+
+AUTO = {'compute': 'auto', 'conductor': 'auto'}
+
+
+class ReloadTestsMixin(object):
+
+    BACKEND_NAME = None
+
+    def spawn(self, kind, host, release=None, env=None, **kwargs):
+        kwargs.setdefault('upgrade_levels', AUTO)
+        env = dict(env or {},
+                   NOVA_VERSIONING_SERVICE_BACKEND=self.BACKEND_NAME)
+        return super().spawn(kind, host, release=release, env=env, **kwargs)
+
+    def caps(self, kind, host):
+        topic, version = {'conductor': ('conductor', '3.1'),
+                          'compute': ('compute', '6.0')}[kind]
+        client = self.raw_client(topic, server=host, version=version)
+        return client.call(self.context, 'ping', payload='caps')['caps']
+
+    def reload(self, proc, pattern, count=1):
+        """SIGHUP proc; wait until pattern is logged after the signal."""
+        offset = proc.log_size()
+        proc.signal(signal.SIGHUP)
+        return proc.wait_for_log(pattern, timeout=90, start=offset,
+                                 count=count)
+
+    def upgrade(self, proc, host):
+        """Stop an old compute and start this release in its place."""
+        proc.stop()
+        self.processes.remove(proc)
+        return self.start_service('compute', host)
+
+    def _fleet(self, **conductor_kwargs):
+        conductor = self.start_service('conductor', 'ctl1',
+                                       **conductor_kwargs)
+        old = self.start_service('compute', 'cpu-old', release='pike')
+        new = self.start_service('compute', 'cpu-new')
+        self.assertEqual('6.4', self.caps('conductor', 'ctl1')['compute'])
+        return conductor, old, new
+
+    def test_sighup_lifts_pins_of_conductor_and_compute(self):
+        conductor, old, new = self._fleet()
+        # cpu-new resolved its compute pin while cpu-old was recorded.
+        self.assertEqual({'compute': '6.4', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))
+        self.upgrade(old, 'cpu-old')
+        # Nothing changes until the services are told to look again.
+        self.assertEqual('6.4', self.caps('conductor', 'ctl1')['compute'])
+        self.assertEqual('6.4', self.caps('compute', 'cpu-new')['compute'])
+
+        self.reload(conductor, r'Automatically selected compute RPC version '
+                               r'6\.5 from minimum service version 7 '
+                               r'\(the latest version\)')
+        conductor.wait_for_log(r'compute RPC version cap changed from 6\.4 '
+                               r'to 6\.5')
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+
+        self.reload(new, r'compute RPC version cap changed from 6\.4 to '
+                         r'6\.5')
+        self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))
+
+    def test_database_unreachable_during_reload(self):
+        url = sa.engine.make_url(self.db.url)
+        proxy = tcpproxy.TCPProxy(url.host or '127.0.0.1',
+                                  url.port or {'mysql': 3306,
+                                               'postgresql': 5432}[
+                                      self.BACKEND]).start()
+        self.addCleanup(proxy.stop)
+        proxied = url.set(host='127.0.0.1', port=proxy.port)
+        conductor, old, new = self._fleet(extra={'database': {
+            'connection': proxied.render_as_string(hide_password=False)}})
+        self.upgrade(old, 'cpu-old')
+
+        proxy.cut()
+        self.reload(conductor, r'Pin resolution on \w+ failed; keeping the '
+                               r'last good pins \(compute=6\.4, '
+                               r'scheduler=2\.2\), still serving')
+        log = conductor.read_log()
+        self.assertIn('Could not resolve the RPC version cap of compute', log)
+        # Still serving, with the old pin.
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+
+        proxy.restore()
+        self.reload(conductor, r'compute RPC version cap changed from 6\.4 '
+                               r'to 6\.5')
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+
+    def test_bad_value_in_config_file_keeps_pin(self):
+        conductor, old, new = self._fleet()
+        config = conductor.config_files[0]
+        with open(config) as f:
+            text = f.read()
+        with open(config, 'w') as f:
+            f.write(text.replace('compute = auto', 'compute = banana'))
+        self.reload(conductor, r"Pin resolution on \w+ failed; keeping the "
+                               r"last good pins \(compute=6\.4, "
+                               r"scheduler=2\.2\), still serving\. .*"
+                               r"Invalid value 'banana' for option "
+                               r"\[upgrade_levels\]/compute: expected 'auto'")
+        self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+        # The computes still reach the database through it.
+        before = self._report_count('cpu-new')
+        self.wait_for(lambda: self._report_count('cpu-new') > before + 1,
+                      what='heartbeats of cpu-new through the conductor')
+
+        with open(config, 'w') as f:
+            f.write(text.replace('compute = auto', 'compute = 6.3'))
+        self.reload(conductor, r'compute RPC version cap changed from 6\.4 '
+                               r'to 6\.3')
+        self.assertEqual('6.3', self.caps('conductor', 'ctl1')['compute'])
+
+    def _report_count(self, host):
+        with self.db.engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT report_count FROM services WHERE host = :host"),
+                {'host': host}).scalar()
+
+
+class ThreadingReloadMySQLTestCase(base.MySQLMixin, ReloadTestsMixin,
+                                   rpc_base.RPCFunctionalTestCase):
+    BACKEND_NAME = 'threading'
+
+
+class EventletReloadPostgreSQLTestCase(base.PostgreSQLMixin,
+                                       ReloadTestsMixin,
+                                       rpc_base.RPCFunctionalTestCase):
+    BACKEND_NAME = 'eventlet'
