@@ -207,6 +207,8 @@ class RPCService(service.Service):
             api = self.manager.client_apis.get(name)
             if api is not None:
                 api.adopt(decision)
+        for api in self.apis:
+            api.on_decision = self._record_pins
         self.resolve_pins('start')
         if self.record is None:
             self.record = objects.Service.get_by_host_and_binary(
@@ -246,8 +248,11 @@ class RPCService(service.Service):
                       {'reason': reason, 'error': exc,
                        'pins': self._describe_pins()})
             ok = False
-        self.pin_store.save(dict(self.apis.decisions()))
         return ok
+
+    def _record_pins(self, api=None, decision=None):
+        """Keep every current decision on disk (the last good pins)."""
+        self.pin_store.save(dict(self.apis.decisions()))
 
     def _describe_pins(self):
         return ', '.join('%s=%s' % (name, decision.cap if decision else None)

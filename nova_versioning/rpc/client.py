@@ -87,6 +87,10 @@ class PinnedRPCAPI(object):
     #: resolve (with this cap); otherwise using the client before
     #: resolve() raises RPCClientNotResolved.
     BOOTSTRAP_VERSION = None
+    #: Optional callable(api, decision), called after each new decision
+    #: (a resolve, or an auto decision made again on use); a service uses
+    #: it to keep its last good pins on disk.
+    on_decision = None
 
     def __init__(self, transport, conf=None, history=None):
         for attr in ('API_NAME', 'BINARY', 'TOPIC', 'RPC_API_VERSION'):
@@ -178,6 +182,12 @@ class PinnedRPCAPI(object):
         self._state = (decision, client)
         if log_unchanged or decision != previous:
             LOG.info(pinning.audit_message(decision))
+        if decision != previous and self.on_decision is not None:
+            try:
+                self.on_decision(self, decision)
+            except Exception:
+                LOG.exception('on_decision hook of the %s API failed',
+                              self.API_NAME)
         return self._state
 
     def resolve(self, context):

@@ -178,8 +178,8 @@ class TestStart(_ReloadTestCase):
                          [(name, old, new.cap)
                           for name, old, new in exc.changes])
         self.assertIsNone(svc.apis.decisions()[0][1])
-        # Nothing recorded: the file holds only good pins.
-        self.assertEqual({}, self.stored_caps())
+        # The file holds only good pins: scheduler's, not compute's.
+        self.assertEqual({'scheduler': '2.2'}, self.stored_caps())
 
 
 class TestResolvePins(_ReloadTestCase):
