@@ -84,6 +84,12 @@ class TCPProxy(object):
 
     def cut(self):
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone
+            # leaves the socket listening until that call returns.
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:
