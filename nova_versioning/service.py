@@ -75,7 +75,7 @@ class RPCService(service.Service):
     """
 
     def __init__(self, binary, topic, manager_cls, host=None, conf=None,
-                 control=False, db_access=True):
+                 control=False, db_access=True, transport=None):
         super().__init__()
         self.conf = conf or CONF
         self.binary = binary
@@ -87,6 +87,9 @@ class RPCService(service.Service):
         self.manager = None
         self.apis = None
         self.record = None
+        # A transport given by the caller (several services in one process
+        # on an in-process transport) is the caller's to clean up.
+        self._shared_transport = transport
         self._transport = None
         self._server = None
         self._heartbeat = None
@@ -137,7 +140,8 @@ class RPCService(service.Service):
                 guards.check_oldest_supported_computes(context, self.binary,
                                                        self.conf)
             self.record = self._register(context)
-            self._resolve_initial_pins(context, transport)
+            self._resolve_initial_pins(context,
+                                       transport or self._shared_transport)
         finally:
             if transport is not None:
                 obj_base.NovaVersioningObject.indirection_api = None
@@ -169,7 +173,7 @@ class RPCService(service.Service):
                                      binary=self.binary, topic=self.topic,
                                      report_count=0, disabled=False,
                                      forced_down=False)
-            record.create()
+            record.create(conf=self.conf)
             LOG.info('Registered %(binary)s on %(host)s at version %(v)s',
                      {'binary': self.binary, 'host': self.host,
                       'v': record.version})
@@ -178,7 +182,7 @@ class RPCService(service.Service):
                 record.topic = self.topic
             # A save at startup re-registers: this version is written, and
             # the guard refuses a host older than the others of its kind.
-            record.save()
+            record.save(conf=self.conf)
             LOG.info('Re-registered %(binary)s on %(host)s at version '
                      '%(v)s', {'binary': self.binary, 'host': self.host,
                                'v': record.version})
@@ -196,7 +200,8 @@ class RPCService(service.Service):
         # A worker forked from the launching process inherits the cache it
         # filled while registering: start from the database.
         objects.Service.clear_min_version_cache()
-        self._transport = rpc.get_transport(self.conf)
+        self._transport = (self._shared_transport or
+                           rpc.get_transport(self.conf))
         self.manager = self.manager_cls(host=self.host, conf=self.conf,
                                         transport=self._transport)
         self.apis = rpc_client.PinnedAPIs(self.manager.client_apis.values())
@@ -316,7 +321,8 @@ class RPCService(service.Service):
                 self._server.wait()
             except Exception:
                 LOG.exception('Error stopping the RPC server')
-        if self._transport is not None:
+        if (self._transport is not None and
+                self._transport is not self._shared_transport):
             self._transport.cleanup()
         obj_base.NovaVersioningObject.indirection_api = None
         super().stop(graceful=graceful)

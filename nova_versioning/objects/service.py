@@ -224,9 +224,13 @@ class Service(base.NovaVersioningObject):
 
     # -- writes --------------------------------------------------------
 
-    def create(self):
+    def create(self, conf=None):
         """Register a new record at this code's service version.
 
+        :param conf: the configuration of the service registering (default:
+            the global one); its [versioning]/emulated_release, if any,
+            decides the version written. Lets several services of different
+            releases share one process.
         :raises ServiceTooOld: this version is older than the minimum of the
             other live records of the binary; nothing is written.
         """
@@ -235,7 +239,7 @@ class Service(base.NovaVersioningObject):
                                               reason='already created')
         validate_binary(self.binary if self.obj_attr_is_set('binary')
                         else None)
-        self._set_version(history.this_service_version())
+        self._set_version(history.this_service_version(conf))
         self._create()
 
     @ovo_base.remotable
@@ -253,7 +257,7 @@ class Service(base.NovaVersioningObject):
             self._check_minimum_version(own_record=None)
             return db_api.service_create(self._context, updates)
 
-    def save(self):
+    def save(self, conf=None):
         """Write the changes.
 
         A save that changes only state fields (STATE_FIELDS: heartbeat and
@@ -262,12 +266,14 @@ class Service(base.NovaVersioningObject):
         it writes this code's service version and runs the startup guard
         first.
 
+        :param conf: as for create().
+
         :raises ServiceTooOld: on a re-registration older than the minimum
             of the other live records of the binary; nothing is written.
         """
         changes = self.obj_what_changed()
         if not changes or not changes <= STATE_FIELDS:
-            self._set_version(history.this_service_version())
+            self._set_version(history.this_service_version(conf))
         self._save()
 
     @ovo_base.remotable

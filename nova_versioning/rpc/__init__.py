@@ -27,6 +27,20 @@ from nova_versioning.objects import base as objects_base
 ALLOWED_EXMODS = ['nova_versioning.exception']
 
 
+def prepare_conf(conf):
+    """Make a ConfigOpts other than the global one usable for RPC.
+
+    oslo.messaging registers its tracing options on the global
+    configuration only, and its clients read them from theirs.
+    """
+    try:
+        from oslo_messaging._tracing import client as tracing
+    except ImportError:
+        return
+    conf.register_opts(tracing.oslo_messaging_tracing,
+                       group='oslo_messaging_tracing')
+
+
 def set_defaults(control_exchange):
     """Set the default exchange of the transport options."""
     messaging.set_transport_defaults(control_exchange)

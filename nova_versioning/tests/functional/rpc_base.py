@@ -32,9 +32,9 @@ from oslo_messaging import conffixture
 from oslo_utils import uuidutils
 from testtools import content
 
+from nova_versioning.grenade import process
 from nova_versioning import rpc
 from nova_versioning.tests import base
-from nova_versioning.tests.functional import process
 
 DEFAULT_TRANSPORT_URL = 'rabbit://guest:guest@127.0.0.1:5672/'
 

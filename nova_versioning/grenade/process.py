@@ -9,11 +9,11 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Real service processes for functional tests.
+"""Real service processes, for the rolling-upgrade runner and the tests.
 
 Each process is started in its own session (setsid), so that SIGHUP is a
 reload for oslo.service and not a terminal hang-up, with its log written
-to a file the test reads.
+to a file the caller reads.
 """
 
 import os

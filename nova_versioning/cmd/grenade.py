@@ -1,0 +1,177 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""nova-versioning-grenade: a rolling upgrade under load, end to end.
+
+    nova-versioning-grenade [--mode embedded|real] [--db-kind KIND]
+        [--db-url URL] [--broker-url URL] [--backend NAME]
+        [--computes N] [--stage-seconds S] [--report FILE]
+        [--break unpinned] [--workdir DIR]
+
+embedded (the default) needs no server: the services run in this process
+on a SQLite file and an in-process transport. real starts real service
+processes on RabbitMQ and a database (a fresh MariaDB or PostgreSQL
+database provisioned as openstack_citest, or --db-url).
+
+Prints a table of the stages and writes a JSON report. Exits 0 when no
+message was rejected or lost and every pin and refusal was as expected,
+1 otherwise, 2 on a usage or environment error.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from oslo_config import cfg
+
+from nova_versioning.cmd import common
+from nova_versioning import conf as nv_conf
+from nova_versioning.db import migration
+from nova_versioning.grenade import fleet as nv_fleet
+from nova_versioning.grenade import scenario
+from nova_versioning import history as nv_history
+from nova_versioning import objects
+from nova_versioning import rpc
+
+CONF = nv_conf.CONF
+PROG = 'nova-versioning-grenade'
+
+cli_opts = [
+    cfg.StrOpt('mode', default='embedded', choices=['embedded', 'real'],
+               help='embedded: services in this process, SQLite file, '
+                    'in-process transport. real: service processes, '
+                    'RabbitMQ, a real database.'),
+    cfg.StrOpt('db-kind', default='mysql',
+               choices=['mysql', 'postgresql', 'sqlite'],
+               help='real mode: the kind of database to provision.'),
+    cfg.StrOpt('db-url',
+               help='real mode: use this database instead of provisioning '
+                    'one (its services table is created or upgraded).'),
+    cfg.StrOpt('broker-url',
+               default='rabbit://guest:guest@127.0.0.1:5672/',
+               help='real mode: the broker; a virtual host of its own is '
+                    'created when rabbitmqctl is available.'),
+    cfg.StrOpt('backend', default='threading',
+               choices=['threading', 'eventlet'],
+               help='real mode: oslo.service backend of the services.'),
+    cfg.IntOpt('computes', default=3, min=2, max=20,
+               help='How many computes.'),
+    cfg.FloatOpt('stage-seconds', default=3.0, min=0.5,
+                 help='How long the load runs in each stage.'),
+    cfg.StrOpt('report', default='grenade-report.json',
+               help='Where the JSON report is written.'),
+    cfg.StrOpt('break', choices=['unpinned'],
+               help='Run a broken variant that must fail: unpinned leaves '
+                    'every [upgrade_levels] option unset.'),
+    cfg.StrOpt('workdir',
+               help='Directory for state, configuration and logs (kept); '
+                    'a temporary one, removed afterwards, by default.'),
+]
+
+
+def _upgrade_levels():
+    if CONF['break'] == 'unpinned':
+        return {}
+    return {name: 'auto' for name in ('compute', 'conductor', 'scheduler')}
+
+
+def _runner_conf(levels):
+    def make(release):
+        overrides = {('versioning', 'emulated_release'): release}
+        for name, value in levels.items():
+            overrides[('upgrade_levels', name)] = value
+        return nv_fleet.private_conf(overrides)
+    return make
+
+
+def _provision(kind, cleanups):
+    from oslo_db.sqlalchemy import provision
+    from oslo_utils import uuidutils
+    backend = provision.Backend.backend_for_database_type(kind)
+    ident = 'nv_grenade_' + uuidutils.generate_uuid(dashed=False)[:12]
+    backend.create_named_database(ident)
+    cleanups.append(lambda: backend.drop_named_database(ident,
+                                                        conditional=True))
+    return backend.provisioned_database_url(ident).render_as_string(
+        hide_password=False)
+
+
+def _setup(workdir, cleanups):
+    levels = _upgrade_levels()
+    if CONF.mode == 'embedded':
+        db_url = 'sqlite:///%s' % os.path.join(workdir, 'grenade.sqlite')
+    elif CONF.db_url:
+        db_url = CONF.db_url
+    elif CONF.db_kind == 'sqlite':
+        db_url = 'sqlite:///%s' % os.path.join(workdir, 'grenade.sqlite')
+    else:
+        db_url = _provision(CONF.db_kind, cleanups)
+    CONF.set_override('connection', db_url, group='database')
+    CONF.set_override('max_retries', 0, group='database')
+    CONF.set_override('state_path', workdir)
+    migration.db_sync()
+    if CONF.mode == 'embedded':
+        transport = rpc.get_transport(CONF, url='fake://')
+        cleanups.append(transport.cleanup)
+        fleet = nv_fleet.InProcessFleet(workdir, transport, levels)
+    else:
+        url, drop = nv_fleet.rabbit_vhost(
+            CONF.broker_url, os.path.basename(workdir.rstrip('/')))
+        if drop is not None:
+            cleanups.append(drop)
+        transport = rpc.get_transport(CONF, url=url)
+        cleanups.append(transport.cleanup)
+        fleet = nv_fleet.ProcessFleet(workdir, db_url, url, transport,
+                                      levels, backend=CONF.backend)
+    cleanups.append(fleet.close)
+    return fleet, levels
+
+
+def run():
+    objects.register_all()
+    workdir = CONF.workdir or tempfile.mkdtemp(prefix='nv-grenade-')
+    os.makedirs(workdir, exist_ok=True)
+    cleanups = []
+    try:
+        fleet, levels = _setup(workdir, cleanups)
+        history = nv_history.get_history(CONF)
+        report = scenario.Scenario(
+            fleet, history, _runner_conf(levels),
+            computes=CONF.computes,
+            stage_seconds=CONF.stage_seconds).run()
+    finally:
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as exc:
+                sys.stderr.write('%s: cleanup failed: %s\n' % (PROG, exc))
+        if not CONF.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report['mode'] = CONF.mode
+    report['break'] = CONF['break']
+    with open(CONF.report, 'w') as f:
+        json.dump(report, f, indent=2, sort_keys=True)
+    print(scenario.format_table(report))
+    print('Report written to %s' % CONF.report)
+    return 0 if report['ok'] else 1
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    CONF.register_cli_opts(cli_opts)
+    common.parse_args(argv, PROG)
+    return common.run(PROG, run)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

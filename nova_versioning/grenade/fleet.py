@@ -1,0 +1,271 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Fleets of sample services: real processes, or services in this process.
+
+Both kinds offer the same operations to the scenario: start a service at a
+release (and learn whether it refused to start, with its one-line reason),
+stop it, reload it, and ask it over RPC what it answers.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import urllib.parse
+
+from oslo_config import cfg
+import oslo_messaging as messaging
+
+from nova_versioning.compute import manager as compute_manager
+from nova_versioning.conductor import manager as conductor_manager
+from nova_versioning.conf import database
+from nova_versioning.conf import service as service_conf
+from nova_versioning.conf import upgrade_levels
+from nova_versioning.conf import versioning
+from nova_versioning.conf import workarounds
+from nova_versioning import context as nv_context
+from nova_versioning.grenade import process
+from nova_versioning import rpc
+from nova_versioning import service
+
+KINDS = {
+    'conductor': dict(binary='nova-conductor', topic='conductor',
+                      manager_cls=conductor_manager.ConductorManager,
+                      control=True),
+    'compute': dict(binary='nova-compute', topic='compute',
+                    manager_cls=compute_manager.ComputeManager,
+                    control=False),
+}
+PING_VERSION = {'conductor': '3.1', 'compute': '6.0'}
+
+
+class StartRefused(Exception):
+    """A service refused to start; the message is its one-line reason."""
+
+
+class Handle(object):
+    def __init__(self, kind, host, release, runner):
+        self.kind = kind
+        self.host = host
+        self.release = release
+        self.runner = runner
+
+
+class Fleet(object):
+    """What the scenario needs from a fleet; see the two kinds below."""
+
+    def __init__(self, transport, upgrade_levels):
+        self.transport = transport
+        self.upgrade_levels = dict(upgrade_levels)
+        self.context = nv_context.get_admin_context()
+
+    def ping(self, handle, timeout=30):
+        target = messaging.Target(topic=KINDS[handle.kind]['topic'],
+                                  server=handle.host,
+                                  version=PING_VERSION[handle.kind])
+        client = rpc.get_client(self.transport, target).prepare(
+            timeout=timeout)
+        return client.call(self.context, 'ping', payload='grenade')
+
+    def caps(self, handle):
+        return self.ping(handle)['caps']
+
+    def stats(self, handle, timeout=30):
+        target = messaging.Target(topic='compute', server=handle.host,
+                                  version='6.0')
+        client = rpc.get_client(self.transport, target).prepare(
+            timeout=timeout)
+        return client.call(self.context, 'get_stats')
+
+
+def _first_error_line(text, prog):
+    prefix = '%s: error: ' % prog
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix):]
+    return None
+
+
+class ProcessFleet(Fleet):
+    """Real service processes (setsid) on a real broker and database.
+
+    :param workdir: where configuration files, logs and state go.
+    :param db_url: the database every process with database access uses.
+    :param transport_url: the broker.
+    :param backend: oslo.service backend of the processes.
+    """
+
+    def __init__(self, workdir, db_url, transport_url, transport,
+                 upgrade_levels, backend='threading', report_interval=2):
+        super().__init__(transport, upgrade_levels)
+        self.workdir = workdir
+        self.db_url = db_url
+        self.transport_url = transport_url
+        self.backend = backend
+        self.report_interval = report_interval
+        self._running = []
+
+    def _config(self, kind, host, release, extra):
+        sections = {
+            'DEFAULT': {'host': host, 'transport_url': self.transport_url,
+                        'report_interval': self.report_interval,
+                        'state_path': self.workdir, 'debug': 'false',
+                        'rpc_response_timeout': 30},
+            'database': {'connection': self.db_url if kind != 'compute'
+                         else 'sqlite:////nonexistent/computes-have-no-db',
+                         'max_retries': 0},
+            'versioning': {'emulated_release': release},
+            'upgrade_levels': dict(self.upgrade_levels),
+        }
+        for section, values in (extra or {}).items():
+            sections.setdefault(section, {}).update(values)
+        path = os.path.join(self.workdir, '%s-%s.conf' % (kind, host))
+        with open(path, 'w') as f:
+            for section, values in sections.items():
+                f.write('[%s]\n' % section)
+                for key, value in values.items():
+                    if value is not None:
+                        f.write('%s = %s\n' % (key, value))
+        return path
+
+    def start(self, kind, host, release=None, extra=None):
+        config = self._config(kind, host, release, extra)
+        proc = process.ServiceProcess(
+            kind, [config], os.path.join(self.workdir,
+                                         '%s-%s.log' % (kind, host)),
+            env={'NOVA_VERSIONING_SERVICE_BACKEND': self.backend})
+        proc.start()
+        try:
+            proc.wait_for_log(r'nova-%s on %s serving' % (kind, host),
+                              timeout=90)
+        except AssertionError:
+            code = proc.proc.poll()
+            proc.stop()
+            reason = _first_error_line(proc.read_log(proc.start_offset),
+                                       'nova-versioning-%s' % kind)
+            if code is not None and reason:
+                raise StartRefused(reason)
+            raise
+        handle = Handle(kind, host, release, proc)
+        self._running.append(handle)
+        return handle
+
+    def stop(self, handle):
+        handle.runner.stop()
+        self._running.remove(handle)
+
+    def reload(self, handle):
+        """SIGHUP, then wait until every pin of the service was decided."""
+        proc = handle.runner
+        offset = proc.log_size()
+        proc.signal(signal.SIGHUP)
+        apis = len(KINDS[handle.kind]['manager_cls'].CLIENT_APIS)
+        proc.wait_for_log(r'RPC version cap (changed|unchanged|set)|'
+                          r'Pin resolution on \w+ failed', timeout=90,
+                          start=offset, count=apis)
+
+    def close(self):
+        for handle in sorted(self._running,
+                             key=lambda h: h.kind == 'conductor'):
+            handle.runner.stop()
+        self._running = []
+
+
+def private_conf(overrides):
+    """A ConfigOpts of its own for one in-process service.
+
+    :param overrides: {(group or None, option): value}.
+    """
+    conf = cfg.ConfigOpts()
+    for module in (database, service_conf, upgrade_levels, versioning,
+                   workarounds):
+        module.register_opts(conf)
+    rpc.prepare_conf(conf)
+    conf([], project='nova_versioning', default_config_files=[],
+         default_config_dirs=[])
+    for (group, name), value in overrides.items():
+        conf.set_override(name, value, group=group)
+    return conf
+
+
+class InProcessFleet(Fleet):
+    """Services in this process, on one in-process transport.
+
+    Each service has a configuration of its own, so services of several
+    releases run side by side. They share this process's database (the
+    computes too: the versioned-objects indirection API is per process).
+    A reload is what SIGHUP does on the eventlet backend: the changed
+    configuration, then reset().
+    """
+
+    def __init__(self, workdir, transport, upgrade_levels,
+                 report_interval=1):
+        super().__init__(transport, upgrade_levels)
+        self.workdir = workdir
+        self.report_interval = report_interval
+        self._running = []
+
+    def start(self, kind, host, release=None, extra=None):
+        overrides = {
+            (None, 'host'): host,
+            (None, 'state_path'): self.workdir,
+            (None, 'report_interval'): self.report_interval,
+            ('versioning', 'emulated_release'): release,
+        }
+        for name, value in self.upgrade_levels.items():
+            overrides[('upgrade_levels', name)] = value
+        for section, values in (extra or {}).items():
+            for name, value in values.items():
+                overrides[(section, name)] = value
+        conf = private_conf(overrides)
+        svc = service.RPCService(conf=conf, host=host,
+                                 transport=self.transport, **KINDS[kind])
+        try:
+            svc.prepare()
+        except Exception as exc:
+            raise StartRefused(str(exc).splitlines()[0])
+        svc.start()
+        handle = Handle(kind, host, release, svc)
+        self._running.append(handle)
+        return handle
+
+    def stop(self, handle):
+        handle.runner.stop()
+        self._running.remove(handle)
+
+    def reload(self, handle):
+        handle.runner.reset()
+
+    def close(self):
+        for handle in list(self._running):
+            self.stop(handle)
+
+
+def rabbit_vhost(url, name):
+    """A fresh virtual host on a local broker, or None without rabbitmqctl.
+
+    :returns: (url of the vhost, cleanup callable) or (url, None).
+    """
+    if not shutil.which('rabbitmqctl'):
+        return url, None
+
+    def ctl(*args):
+        return subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                              capture_output=True, text=True, timeout=60)
+
+    if ctl('add_vhost', name).returncode != 0:
+        return url, None
+    parsed = urllib.parse.urlparse(url)
+    ctl('set_permissions', '-p', name, parsed.username or 'guest',
+        '.*', '.*', '.*')
+    return (urllib.parse.urlunparse(parsed._replace(path='/' + name)),
+            lambda: ctl('delete_vhost', name))

@@ -1,0 +1,140 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""A steady load of compute RPC calls and casts, with a full account.
+
+One thread per compute sends, in a loop, a ping call and two casts
+(reboot_instance, backup_instance) through an auto-pinned ComputeAPI.
+Every message is counted: a call is answered or rejected (any error,
+UnsupportedVersion from an old compute included); a cast is rejected when
+the client refuses to send it, otherwise it is lost unless the compute
+counts it as handled. A compute's counters restart with its process, so
+the generator is paused for a host while it is drained and restarted.
+"""
+
+import collections
+import threading
+import time
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+CAST_METHODS = ('reboot_instance', 'backup_instance')
+
+
+class HostCounters(object):
+    def __init__(self):
+        self.sent = 0
+        self.calls = 0
+        self.answered = 0
+        self.rejected = 0
+        self.casts = 0
+        self.errors = collections.Counter()
+
+    def as_dict(self):
+        return {'sent': self.sent, 'calls': self.calls,
+                'answered': self.answered, 'rejected': self.rejected,
+                'casts': self.casts}
+
+
+class LoadGenerator(object):
+    """Sends to every active host until stopped.
+
+    :param api: callable returning the ComputeAPI to send through (the
+        runner swaps it when its controllers are upgraded).
+    :param context: request context.
+    :param interval: pause between two rounds to one host, in seconds.
+    """
+
+    def __init__(self, api, context, interval=0.05):
+        self._api = api
+        self.context = context
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._hosts = {}
+        self._stop = threading.Event()
+
+    def add_host(self, host):
+        with self._lock:
+            entry = self._hosts.get(host)
+            if entry is None:
+                entry = {'counters': HostCounters(),
+                         'active': threading.Event(), 'busy': threading.Lock()}
+                self._hosts[host] = entry
+                threading.Thread(target=self._run, args=(host, entry),
+                                 daemon=True, name='load-%s' % host).start()
+            entry['active'].set()
+
+    def pause(self, host):
+        """Stop sending to host; returns once no message is under way."""
+        entry = self._hosts[host]
+        entry['active'].clear()
+        with entry['busy']:
+            pass
+
+    def resume(self, host):
+        self._hosts[host]['active'].set()
+
+    def hosts(self):
+        return sorted(self._hosts)
+
+    def take(self, host):
+        """The counters of host since the last take (and reset them)."""
+        with self._lock:
+            entry = self._hosts[host]
+            counters = entry['counters']
+            entry['counters'] = HostCounters()
+        return counters
+
+    def stop(self):
+        self._stop.set()
+        for entry in self._hosts.values():
+            entry['active'].set()
+
+    def _run(self, host, entry):
+        while not self._stop.is_set():
+            entry['active'].wait()
+            if self._stop.is_set():
+                return
+            with entry['busy']:
+                if entry['active'].is_set():
+                    self._round(host, entry)
+            time.sleep(self.interval)
+
+    def _round(self, host, entry):
+        api = self._api()
+        counters = entry['counters']
+        counters.sent += 1
+        counters.calls += 1
+        try:
+            api.ping(self.context, host, 'load', trace_id='grenade')
+            counters.answered += 1
+        except Exception as exc:
+            counters.rejected += 1
+            counters.errors[_error_name(exc)] += 1
+        for method in CAST_METHODS:
+            counters.sent += 1
+            counters.casts += 1
+            try:
+                if method == 'reboot_instance':
+                    api.reboot_instance(self.context, host, 'load-uuid')
+                else:
+                    api.backup_instance(self.context, host, 'load-uuid',
+                                        'grenade', rotation=1)
+            except Exception as exc:
+                counters.casts -= 1
+                counters.rejected += 1
+                counters.errors[_error_name(exc)] += 1
+
+
+def _error_name(exc):
+    return getattr(exc, 'exc_type', None) or type(exc).__name__
