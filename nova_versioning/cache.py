@@ -50,14 +50,19 @@ class MinimumVersionCache(object):
         self._lock = threading.Lock()
         self._entries = {}
         self._inflight = {}
+        self._scope = None
         self.loads = 0
 
-    def get_multi(self, binaries, load):
+    def get_multi(self, binaries, load, scope=None):
         """Minimum version of each binary.
 
         :param binaries: iterable of binary names.
         :param load: callable taking a list of binaries and returning a
             dict binary -> int for all of them, in one query.
+        :param scope: what the answers depend on besides the binary (the
+            stale service timeout). When it differs from the scope of the
+            previous lookup, everything cached or under way is forgotten
+            first, as by clear(): answers of different scopes never mix.
         """
         binaries = list(dict.fromkeys(binaries))
         ttl = self._ttl()
@@ -65,6 +70,10 @@ class MinimumVersionCache(object):
         waiting = {}
         missing = []
         with self._lock:
+            if scope != self._scope:
+                self._entries.clear()
+                self._inflight.clear()
+                self._scope = scope
             now = self._clock()
             for binary in binaries:
                 entry = self._entries.get(binary)
@@ -116,8 +125,8 @@ class MinimumVersionCache(object):
                     self._entries[binary] = (values[binary], expires)
         flight.done.set()
 
-    def get(self, binary, load):
-        return self.get_multi([binary], load)[binary]
+    def get(self, binary, load, scope=None):
+        return self.get_multi([binary], load, scope=scope)[binary]
 
     def peek(self, binary):
         """The cached, unexpired minimum of ``binary``, or None."""

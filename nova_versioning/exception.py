@@ -86,6 +86,10 @@ class ServiceNotFound(NovaVersioningException):
     msg_fmt = 'Service %(service)s could not be found.'
 
 
+class InvalidWhatIf(NovaVersioningException):
+    msg_fmt = 'Invalid what-if: %(reason)s.'
+
+
 class ServiceExists(NovaVersioningException):
     msg_fmt = 'Service with host %(host)s binary %(binary)s exists.'
 

@@ -29,6 +29,24 @@ versioning_opts = [
                     'callers share one query while it is being read. A '
                     'service heartbeat never reads the minimum. 0 disables '
                     'the cache (every lookup queries the database).'),
+    cfg.IntOpt('stale_service_timeout',
+               default=0,
+               min=0,
+               mutable=True,
+               help='Seconds after which a service record without a '
+                    'heartbeat (its last_seen_up, else its updated_at, '
+                    'else its created_at) stops counting toward the '
+                    'minimum service version of its binary: it no longer '
+                    'holds an "auto" pin down, no longer makes a control '
+                    'service refuse to start, and a host that comes back '
+                    'older than the other services of its kind is refused '
+                    'as if its record were not there. Set it well above '
+                    '[DEFAULT]/report_interval on the services that read '
+                    'minimum versions (the conductors). 0 (the default) '
+                    'turns the policy off: every live record that is not '
+                    'forced down counts, however old its heartbeat; '
+                    'nova-versioning-status still reports the records '
+                    'that look stale.'),
     cfg.StrOpt('history_provider',
                default='default',
                help='Name of the nova_versioning.history entry point that '

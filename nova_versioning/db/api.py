@@ -47,11 +47,34 @@ retry_on_conflict = oslo_db_api.wrap_db_retry(
     exception_checker=_retriable)
 
 
-def _counted(query_or_select, model=models.Service):
-    """Restrict to rows that count toward a minimum version."""
-    return query_or_select.where(
+def last_heartbeat(model=models.Service, default=None):
+    """SQL expression of a row's last heartbeat.
+
+    ``COALESCE(last_seen_up, updated_at, created_at)``: a service that never
+    sent a heartbeat was last heard of when its record was written.
+    """
+    columns = [model.last_seen_up, model.updated_at, model.created_at]
+    if default is not None:
+        columns.append(sa.literal(default, type_=sa.DateTime))
+    return sa.func.coalesce(*columns)
+
+
+def _counted(query_or_select, model=models.Service, counted_since=None):
+    """Restrict to rows that count toward a minimum version.
+
+    :param counted_since: a naive UTC datetime, or None. When given, rows
+        whose last heartbeat is older do not count (the stale service
+        policy). A row without any timestamp counts. The condition is a
+        filter on the rows of the min-version index range, which still
+        leads the query.
+    """
+    stmt = query_or_select.where(
         model.deleted == 0,
         model.forced_down == sa.false())
+    if counted_since is not None:
+        stmt = stmt.where(
+            last_heartbeat(model, default=counted_since) >= counted_since)
+    return stmt
 
 
 def _live(model=models.Service):
@@ -141,8 +164,9 @@ def service_destroy(context, service_id):
     return service_ref
 
 
-def _min_version_select(binary, exclude_host=None):
-    stmt = _counted(sa.select(sa.func.min(models.Service.version))).where(
+def _min_version_select(binary, exclude_host=None, counted_since=None):
+    stmt = _counted(sa.select(sa.func.min(models.Service.version)),
+                    counted_since=counted_since).where(
         models.Service.binary == binary)
     if exclude_host is not None:
         stmt = stmt.where(models.Service.host != exclude_host)
@@ -150,41 +174,47 @@ def _min_version_select(binary, exclude_host=None):
 
 
 @main_context_manager.reader
-def service_get_minimum_version(context, binaries):
+def service_get_minimum_version(context, binaries, counted_since=None):
     """Minimum recorded version of each binary, in one statement.
 
-    Deleted and forced-down rows never count. A binary with no such row
-    maps to 0. Each binary is one scalar subquery, so every database
-    answers it with one probe of the min-version index rather than a
-    scan and GROUP BY.
+    Deleted and forced-down rows never count, nor, with ``counted_since``,
+    rows whose last heartbeat is older (see :func:`_counted`). A binary
+    with no such row maps to 0. Each binary is one scalar subquery, so
+    every database answers it with one probe of the min-version index
+    rather than a scan and GROUP BY.
 
     :returns: dict of binary -> int
     """
     binaries = list(dict.fromkeys(binaries))
     if not binaries:
         return {}
-    columns = [_min_version_select(binary).scalar_subquery().label('m%d' % i)
+    columns = [_min_version_select(binary, counted_since=counted_since)
+               .scalar_subquery().label('m%d' % i)
                for i, binary in enumerate(binaries)]
     row = context.session.execute(sa.select(*columns)).one()
     return {binary: int(value or 0) for binary, value in zip(binaries, row)}
 
 
 @main_context_manager.reader
-def service_get_minimum_version_of_others(context, binary, host):
+def service_get_minimum_version_of_others(context, binary, host,
+                                          counted_since=None):
     """Minimum version of the counted rows of ``binary`` on other hosts."""
     value = context.session.execute(
-        _min_version_select(binary, exclude_host=host)).scalar()
+        _min_version_select(binary, exclude_host=host,
+                            counted_since=counted_since)).scalar()
     return int(value or 0)
 
 
 @main_context_manager.reader
-def service_get_at_minimum_version(context, binary):
+def service_get_at_minimum_version(context, binary, counted_since=None):
     """Counted rows of ``binary`` at its minimum version, in one statement.
 
     These are the services holding an ``auto`` pin down.
     """
-    minimum = _min_version_select(binary).scalar_subquery()
-    stmt = _counted(sa.select(models.Service)).where(
+    minimum = _min_version_select(
+        binary, counted_since=counted_since).scalar_subquery()
+    stmt = _counted(sa.select(models.Service),
+                    counted_since=counted_since).where(
         models.Service.binary == binary,
         models.Service.version == minimum,
     ).order_by(models.Service.host)
@@ -192,9 +222,11 @@ def service_get_at_minimum_version(context, binary):
 
 
 @main_context_manager.reader
-def service_get_counted_older_than(context, binary, version):
+def service_get_counted_older_than(context, binary, version,
+                                   counted_since=None):
     """Counted rows of ``binary`` whose version is below ``version``."""
-    stmt = _counted(sa.select(models.Service)).where(
+    stmt = _counted(sa.select(models.Service),
+                    counted_since=counted_since).where(
         models.Service.binary == binary,
         models.Service.version < version,
     ).order_by(models.Service.version, models.Service.host)

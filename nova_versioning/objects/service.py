@@ -16,7 +16,9 @@ keep a deployment coherent:
 
 * **Minimum version.** :meth:`Service.get_minimum_version` answers "what is
   the oldest running X?": deleted and forced-down records never count, and 0
-  means there is none. Answers are cached per process for
+  means there is none. With ``[versioning]/stale_service_timeout`` set,
+  records without a heartbeat for longer do not count either (the stale
+  service policy). Answers are cached per process for
   ``[versioning]/minimum_version_cache_ttl`` seconds, and concurrent callers
   share one query.
 * **Startup guard.** A service registering (creating its record, or saving
@@ -35,9 +37,11 @@ What a save means depends on what it changes:
   service version is written and the guard runs first.
 """
 
+import datetime
 import re
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields
 
@@ -72,12 +76,36 @@ def validate_binary(binary):
         raise exception.InvalidBinary(binary=binary)
 
 
+def stale_cutoff(timeout, now=None):
+    """The oldest heartbeat still counted, as a naive UTC datetime.
+
+    :param timeout: [versioning]/stale_service_timeout in seconds; 0 or
+        None: the policy is off, and None is returned.
+    :param now: naive UTC datetime (default: now).
+    """
+    if not timeout:
+        return None
+    if now is None:
+        now = timeutils.utcnow()
+    return now - datetime.timedelta(seconds=timeout)
+
+
+def counted_since():
+    """The cutoff of the stale service policy of this process, or None."""
+    return stale_cutoff(CONF.versioning.stale_service_timeout)
+
+
 def _minimum_versions(context, binaries):
     for binary in binaries:
         validate_binary(binary)
+    timeout = CONF.versioning.stale_service_timeout
+    # The timeout is the cache's scope: a reload that changes it forgets
+    # the minimums read with the previous one.
     return MIN_VERSION_CACHE.get_multi(
         binaries,
-        lambda missing: db_api.service_get_minimum_version(context, missing))
+        lambda missing: db_api.service_get_minimum_version(
+            context, missing, counted_since=stale_cutoff(timeout)),
+        scope=timeout)
 
 
 @base.NovaVersioningObjectRegistry.register
@@ -112,6 +140,16 @@ class Service(base.NovaVersioningObject):
                 reason='version is the service version of the running code '
                        'and cannot be set by the caller')
         super().__init__(context=context, **kwargs)
+
+    @property
+    def last_heartbeat(self):
+        """last_seen_up, else updated_at, else created_at (or None)."""
+        for name in ('last_seen_up', 'updated_at', 'created_at'):
+            value = getattr(self, name) if self.obj_attr_is_set(name) \
+                else None
+            if value is not None:
+                return value
+        return None
 
     def __repr__(self):
         return ('Service(host=%s, binary=%s, version=%s)'
@@ -181,7 +219,7 @@ class Service(base.NovaVersioningObject):
         """Records that count toward the minimum and are below version."""
         validate_binary(binary)
         db_services = db_api.service_get_counted_older_than(
-            context, binary, version)
+            context, binary, version, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
@@ -190,7 +228,8 @@ class Service(base.NovaVersioningObject):
     def get_all_at_minimum_version(cls, context, binary):
         """Counted records of binary at its minimum version (uncached)."""
         validate_binary(binary)
-        db_services = db_api.service_get_at_minimum_version(context, binary)
+        db_services = db_api.service_get_at_minimum_version(
+            context, binary, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
@@ -319,8 +358,12 @@ class Service(base.NovaVersioningObject):
         minver = _minimum_versions(context, [binary])[binary]
         if (own_record is not None and not own_record.forced_down
                 and (own_record.version or 0) <= minver):
+            # (With the stale service policy a stale own record does not
+            # count toward the cached minimum; reading the others again is
+            # then harmless.)
             minver = db_api.service_get_minimum_version_of_others(
-                context, binary, own_record.host)
+                context, binary, own_record.host,
+                counted_since=counted_since())
         if minver and self.version < minver:
             hist = history.get_history()
             LOG.error('Refusing to %(action)s the %(binary)s record of host '
