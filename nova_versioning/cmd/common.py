@@ -97,3 +97,21 @@ def run(prog, func, *args, **kwargs):
         if message is None:
             raise
         fail(prog, message)
+
+
+def format_table(headers, rows, indent=''):
+    """Rows as left-aligned columns under their headers, as text lines.
+
+    None shows as "-".
+    """
+    rows = [['-' if cell is None else str(cell) for cell in row]
+            for row in rows]
+    widths = [max([len(header)] + [len(row[i]) for row in rows])
+              for i, header in enumerate(headers)]
+
+    def line(cells):
+        return (indent + '  '.join(cell.ljust(width) for cell, width
+                                   in zip(cells, widths))).rstrip()
+
+    return [line(headers), line(['-' * width for width in widths])] + [
+        line(row) for row in rows]

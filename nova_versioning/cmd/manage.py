@@ -13,15 +13,28 @@
 
     nova-versioning-manage --config-file F db sync [--version REV]
     nova-versioning-manage --config-file F db version
+    nova-versioning-manage --config-file F service list [--binary B]
+        [--format table|json]
+    nova-versioning-manage --config-file F service delete HOST BINARY
+    nova-versioning-manage --config-file F service force-down HOST BINARY
+        [--unset]
 """
 
+import json
 import sys
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
+from nova_versioning import context as nv_context
 from nova_versioning.db import migration
+from nova_versioning import exception
+from nova_versioning import objects
+from nova_versioning import pinreport
+
+LOG = logging.getLogger(__name__)
 
 CONF = nv_conf.CONF
 PROG = 'nova-versioning-manage'
@@ -46,8 +59,104 @@ class DbCommands(object):
         return 0
 
 
+class ServiceCommands(object):
+    """Service records: list, delete, force down."""
+
+    @staticmethod
+    def _get(context, host, binary):
+        """The live record of (host, binary); ServiceNotFound otherwise."""
+        service = objects.Service.get_by_host_and_binary(context, host,
+                                                         binary)
+        if service is None:
+            raise exception.ServiceNotFound(
+                service='%s on host %s (no live record)' % (binary, host))
+        return service
+
+    @staticmethod
+    def list_records(context, binary=None, conf=None, now=None):
+        """The live records as plain data, with their standing."""
+        fleet = pinreport.Fleet(
+            objects.Service.get_all(context, binary=binary), conf=conf,
+            now=now)
+        return [fleet.describe_service(record) for record in fleet.records]
+
+    @staticmethod
+    def list():
+        records = ServiceCommands.list_records(
+            nv_context.get_admin_context(), binary=CONF.category.binary)
+        if CONF.category.output_format == 'json':
+            print(json.dumps(records, indent=2, sort_keys=True))
+            return 0
+        rows = [[r['host'], r['binary'],
+                 '%s (%s)' % (r['version'], r['release'])
+                 if r['release'] else r['version'],
+                 'yes' if r['forced_down'] else 'no',
+                 'yes' if r['disabled'] else 'no',
+                 r['last_heartbeat'],
+                 'yes' if r['stale'] else 'no',
+                 'yes' if r['counted'] else 'no'] for r in records]
+        print('\n'.join(common.format_table(
+            ['HOST', 'BINARY', 'VERSION', 'FORCED DOWN', 'DISABLED',
+             'LAST HEARTBEAT', 'STALE', 'COUNTED'], rows)))
+        return 0
+
+    @staticmethod
+    def delete_record(context, host, binary):
+        """Soft-delete the live record of (host, binary); return it."""
+        service = ServiceCommands._get(context, host, binary)
+        service.destroy()
+        LOG.info('Deleted the %(binary)s record of host %(host)s '
+                 '(version %(version)s)',
+                 {'binary': service.binary, 'host': service.host,
+                  'version': service.version})
+        return service
+
+    @staticmethod
+    def delete():
+        service = ServiceCommands.delete_record(
+            nv_context.get_admin_context(), CONF.category.service_host,
+            CONF.category.service_binary)
+        print('Deleted the %s record of host %s; it no longer counts '
+              'toward the minimum version.' % (service.binary, service.host))
+        return 0
+
+    @staticmethod
+    def force_down_record(context, host, binary, down=True):
+        """Set or clear forced_down on the live record; return it."""
+        service = ServiceCommands._get(context, host, binary)
+        if service.forced_down != down:
+            # A state field: the recorded version is left alone.
+            service.forced_down = down
+            service.save()
+            LOG.info('Set forced_down=%(down)s on the %(binary)s record of '
+                     'host %(host)s', {'down': down, 'binary': service.binary,
+                                       'host': service.host})
+        return service
+
+    @staticmethod
+    def force_down():
+        down = not CONF.category.unset
+        service = ServiceCommands.force_down_record(
+            nv_context.get_admin_context(), CONF.category.service_host,
+            CONF.category.service_binary, down=down)
+        if down:
+            print('The %s record of host %s is forced down; it no longer '
+                  'counts toward the minimum version.'
+                  % (service.binary, service.host))
+        else:
+            print('The %s record of host %s is no longer forced down; it '
+                  'counts toward the minimum version again.'
+                  % (service.binary, service.host))
+        return 0
+
+
 CATEGORIES = {
     'db': DbCommands,
+    'service': ServiceCommands,
+}
+
+ACTIONS = {
+    'force-down': 'force_down',
 }
 
 
@@ -62,6 +171,33 @@ def add_command_parsers(subparsers):
     db_actions.add_parser(
         'version', help='Print the schema revision of the database.')
 
+    service = subparsers.add_parser('service', help=ServiceCommands.__doc__)
+    service_actions = service.add_subparsers(dest='action', metavar='ACTION')
+    service_actions.required = True
+    listing = service_actions.add_parser(
+        'list', help='List the live service records, with their version, '
+                     'last heartbeat and whether they count toward the '
+                     'minimum version.')
+    listing.add_argument('--binary', default=None,
+                         help='Only the records of this binary '
+                              '(nova-<name>).')
+    listing.add_argument('--format', dest='output_format',
+                         choices=('table', 'json'), default='table',
+                         help='Output format (default: table).')
+    for name, help_text in (
+            ('delete', 'Soft-delete the record of a service that is gone '
+                       'for good.'),
+            ('force-down', 'Mark a record forced down: it stops counting '
+                           'toward the minimum version (its recorded '
+                           'version is kept).')):
+        action = service_actions.add_parser(name, help=help_text)
+        action.add_argument('service_host', metavar='HOST')
+        action.add_argument('service_binary', metavar='BINARY',
+                            help='nova-<name>, for example nova-compute.')
+        if name == 'force-down':
+            action.add_argument('--unset', action='store_true',
+                                help='Clear forced_down instead.')
+
 
 category_opt = cfg.SubCommandOpt('category', title='Command categories',
                                  handler=add_command_parsers)
@@ -69,7 +205,10 @@ category_opt = cfg.SubCommandOpt('category', title='Command categories',
 
 def main(argv=None):
     argv = sys.argv if argv is None else argv
+    objects.register_all()
     CONF.register_cli_opt(category_opt)
     common.parse_args(argv, PROG)
-    handler = getattr(CATEGORIES[CONF.category.name], CONF.category.action)
+    action = CONF.category.action
+    handler = getattr(CATEGORIES[CONF.category.name],
+                      ACTIONS.get(action, action))
     return common.run(PROG, handler)
