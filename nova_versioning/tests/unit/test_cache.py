@@ -291,3 +291,35 @@ class TestMinimumVersionCacheConcurrency(base.TestCase):
         t.join(10)
         self.assertIsNone(self.cache.peek(C))
         self.assertEqual(7, self.cache.peek(D))
+
+
+class TestMinimumVersionCacheScope(base.TestCase):
+    """Answers read under different scopes (stale timeouts) never mix."""
+
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock()
+        self.cache = cache.MinimumVersionCache(lambda: 30, clock=self.clock)
+
+    def test_new_scope_forgets_cached_answers(self):
+        off = FakeLoader({C: 5})
+        on = FakeLoader({C: 6})
+        self.assertEqual(5, self.cache.get(C, off, scope=0))
+        self.assertEqual(5, self.cache.get(C, off, scope=0))
+        self.assertEqual(6, self.cache.get(C, on, scope=600))
+        self.assertEqual(6, self.cache.get(C, on, scope=600))
+        self.assertEqual(5, self.cache.get(C, off, scope=0))
+        self.assertEqual([[C], [C]], off.calls)
+        self.assertEqual([[C]], on.calls)
+
+    def test_answer_of_the_old_scope_in_flight_is_not_cached(self):
+        on = FakeLoader({C: 6})
+
+        def off(binaries):
+            # The timeout changes while this query runs.
+            self.assertEqual(6, self.cache.get(C, on, scope=600))
+            return {C: 5}
+
+        self.assertEqual(5, self.cache.get(C, off, scope=0))
+        self.assertEqual(6, self.cache.get(C, on, scope=600))
+        self.assertEqual([[C]], on.calls)
