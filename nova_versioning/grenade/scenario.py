@@ -41,6 +41,7 @@ from nova_versioning import objects
 LOG = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20
+IDLE_SECONDS = 1.0
 
 
 class Scenario(object):
@@ -104,17 +105,25 @@ class Scenario(object):
         totals['lost'] += lost_calls
         for name, count in counters.errors.items():
             totals['errors'][name] = totals['errors'].get(name, 0) + count
+        # Wait until the compute handled every cast sent, or handles no
+        # more of them (the rest are lost).
         deadline = time.monotonic() + DRAIN_SECONDS
-        handled = 0
+        handled = last = -1
+        idle_since = time.monotonic()
         while True:
             try:
                 stats = self.fleet.stats(self.handles[host])
                 handled = sum(stats.get(m, 0) for m in load.CAST_METHODS)
             except Exception as exc:
                 LOG.warning('Cannot read the counters of %s: %s', host, exc)
-            if handled >= epoch['casts'] or time.monotonic() > deadline:
+            now = time.monotonic()
+            if handled != last:
+                last, idle_since = handled, now
+            if (handled >= epoch['casts'] or now > deadline or
+                    now - idle_since > IDLE_SECONDS):
                 break
-            time.sleep(0.2)
+            time.sleep(0.1)
+        handled = max(handled, 0)
         lost = max(0, epoch['casts'] - handled) - epoch['accounted']
         epoch['accounted'] += lost
         totals['lost'] += lost
