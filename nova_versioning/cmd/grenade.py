@@ -38,6 +38,7 @@ from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
 from nova_versioning.grenade import fleet as nv_fleet
+from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
 from nova_versioning import history as nv_history
 from nova_versioning import objects
@@ -125,7 +126,7 @@ def _setup(workdir, cleanups):
         cleanups.append(transport.cleanup)
         fleet = nv_fleet.InProcessFleet(workdir, transport, levels)
     else:
-        url, drop = nv_fleet.rabbit_vhost(
+        url, drop = process.rabbit_vhost(
             CONF.broker_url, os.path.basename(workdir.rstrip('/')))
         if drop is not None:
             cleanups.append(drop)

@@ -17,10 +17,7 @@ stop it, reload it, and ask it over RPC what it answers.
 """
 
 import os
-import shutil
 import signal
-import subprocess
-import urllib.parse
 
 from oslo_config import cfg
 import oslo_messaging as messaging
@@ -67,6 +64,7 @@ class Fleet(object):
         self.transport = transport
         self.upgrade_levels = dict(upgrade_levels)
         self.context = nv_context.get_admin_context()
+        self._running = []
 
     def ping(self, handle, timeout=30):
         target = messaging.Target(topic=KINDS[handle.kind]['topic'],
@@ -78,6 +76,17 @@ class Fleet(object):
 
     def caps(self, handle):
         return self.ping(handle)['caps']
+
+    def stop(self, handle):
+        handle.runner.stop()
+        self._running.remove(handle)
+
+    def close(self):
+        # Computes first: in real mode they reach the database through
+        # the conductor.
+        for handle in sorted(self._running,
+                             key=lambda h: h.kind == 'conductor'):
+            self.stop(handle)
 
     def stats(self, handle, timeout=30):
         target = messaging.Target(topic='compute', server=handle.host,
@@ -112,7 +121,6 @@ class ProcessFleet(Fleet):
         self.transport_url = transport_url
         self.backend = backend
         self.report_interval = report_interval
-        self._running = []
 
     def _config(self, kind, host, release, extra):
         sections = {
@@ -128,14 +136,9 @@ class ProcessFleet(Fleet):
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)
-        path = os.path.join(self.workdir, '%s-%s.conf' % (kind, host))
-        with open(path, 'w') as f:
-            for section, values in sections.items():
-                f.write('[%s]\n' % section)
-                for key, value in values.items():
-                    if value is not None:
-                        f.write('%s = %s\n' % (key, value))
-        return path
+        return process.write_config(
+            os.path.join(self.workdir, '%s-%s.conf' % (kind, host)),
+            sections)
 
     def start(self, kind, host, release=None, extra=None):
         config = self._config(kind, host, release, extra)
@@ -159,10 +162,6 @@ class ProcessFleet(Fleet):
         self._running.append(handle)
         return handle
 
-    def stop(self, handle):
-        handle.runner.stop()
-        self._running.remove(handle)
-
     def reload(self, handle):
         """SIGHUP, then wait until every pin of the service was decided."""
         proc = handle.runner
@@ -172,12 +171,6 @@ class ProcessFleet(Fleet):
         proc.wait_for_log(r'RPC version cap (changed|unchanged|set)|'
                           r'Pin resolution on \w+ failed', timeout=90,
                           start=offset, count=apis)
-
-    def close(self):
-        for handle in sorted(self._running,
-                             key=lambda h: h.kind == 'conductor'):
-            handle.runner.stop()
-        self._running = []
 
 
 def private_conf(overrides):
@@ -212,7 +205,6 @@ class InProcessFleet(Fleet):
         super().__init__(transport, upgrade_levels)
         self.workdir = workdir
         self.report_interval = report_interval
-        self._running = []
 
     def start(self, kind, host, release=None, extra=None):
         overrides = {
@@ -238,34 +230,5 @@ class InProcessFleet(Fleet):
         self._running.append(handle)
         return handle
 
-    def stop(self, handle):
-        handle.runner.stop()
-        self._running.remove(handle)
-
     def reload(self, handle):
         handle.runner.reset()
-
-    def close(self):
-        for handle in list(self._running):
-            self.stop(handle)
-
-
-def rabbit_vhost(url, name):
-    """A fresh virtual host on a local broker, or None without rabbitmqctl.
-
-    :returns: (url of the vhost, cleanup callable) or (url, None).
-    """
-    if not shutil.which('rabbitmqctl'):
-        return url, None
-
-    def ctl(*args):
-        return subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                              capture_output=True, text=True, timeout=60)
-
-    if ctl('add_vhost', name).returncode != 0:
-        return url, None
-    parsed = urllib.parse.urlparse(url)
-    ctl('set_permissions', '-p', name, parsed.username or 'guest',
-        '.*', '.*', '.*')
-    return (urllib.parse.urlunparse(parsed._replace(path='/' + name)),
-            lambda: ctl('delete_vhost', name))

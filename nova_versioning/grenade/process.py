@@ -18,10 +18,12 @@ to a file the caller reads.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 
 MODULES = {
     'conductor': 'nova_versioning.cmd.conductor',
@@ -118,3 +120,53 @@ class ServiceProcess(object):
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def write_config(path, sections):
+    """Write {section: {option: value}} as an oslo.config file.
+
+    Options whose value is None are left out.
+    """
+    with open(path, 'w') as f:
+        for section, values in sections.items():
+            f.write('[%s]\n' % section)
+            for key, value in values.items():
+                if value is not None:
+                    f.write('%s = %s\n' % (key, value))
+    return path
+
+
+def _rabbitmqctl(*args):
+    return subprocess.run(['rabbitmqctl', '-q'] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def rabbit_vhost(url, name):
+    """A fresh RabbitMQ virtual host for url's user, when possible.
+
+    RPC queues are named after their topic and shared by every exchange of
+    a virtual host, so runs side by side need a virtual host each.
+
+    :returns: (url of the new virtual host, callable deleting it), or
+        (url, None) when rabbitmqctl is not there (a remote broker: the URL
+        is used as given).
+    :raises RuntimeError: rabbitmqctl is there but fails.
+    """
+    if not shutil.which('rabbitmqctl'):
+        return url, None
+    parsed = urllib.parse.urlparse(url)
+    created = _rabbitmqctl('add_vhost', name)
+    if created.returncode != 0:
+        raise RuntimeError('rabbitmqctl add_vhost %s failed: %s'
+                           % (name, created.stderr.strip()))
+
+    def drop():
+        _rabbitmqctl('delete_vhost', name)
+
+    granted = _rabbitmqctl('set_permissions', '-p', name,
+                           parsed.username or 'guest', '.*', '.*', '.*')
+    if granted.returncode != 0:
+        drop()
+        raise RuntimeError('rabbitmqctl set_permissions on %s failed: %s'
+                           % (name, granted.stderr.strip()))
+    return urllib.parse.urlunparse(parsed._replace(path='/' + name)), drop

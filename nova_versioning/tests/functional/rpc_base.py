@@ -20,9 +20,7 @@ the same database and sends through the same broker.
 """
 
 import os
-import shutil
 import socket
-import subprocess
 import time
 import urllib.parse
 
@@ -62,31 +60,19 @@ class RPCFunctionalTestCase(base.DBTestCase):
         self.processes = []
         self.addCleanup(self._stop_all)
 
-    def _rabbitmqctl(self, *args):
-        return subprocess.run(['rabbitmqctl', '-q'] + list(args),
-                              capture_output=True, text=True, timeout=60)
-
     def _private_vhost(self, url, name):
-        """A fresh virtual host for this test, when rabbitmqctl can make it.
+        """A fresh virtual host for this test (see process.rabbit_vhost).
 
         Without rabbitmqctl (a remote broker), the URL is used as given and
         tests must not run side by side.
         """
-        if not shutil.which('rabbitmqctl'):
-            return url
-        created = self._rabbitmqctl('add_vhost', name)
-        if created.returncode != 0:
-            self.fail('rabbitmqctl add_vhost %s failed: %s'
-                      % (name, created.stderr.strip()))
-        self.addCleanup(self._rabbitmqctl, 'delete_vhost', name)
-        user = urllib.parse.urlparse(url).username or 'guest'
-        granted = self._rabbitmqctl('set_permissions', '-p', name, user,
-                                    '.*', '.*', '.*')
-        if granted.returncode != 0:
-            self.fail('rabbitmqctl set_permissions failed: %s'
-                      % granted.stderr.strip())
-        parsed = urllib.parse.urlparse(url)
-        return urllib.parse.urlunparse(parsed._replace(path='/' + name))
+        try:
+            url, drop = process.rabbit_vhost(url, name)
+        except RuntimeError as exc:
+            self.fail(str(exc))
+        if drop is not None:
+            self.addCleanup(drop)
+        return url
 
     def _require_broker(self, url):
         parsed = urllib.parse.urlparse(url.split(',')[0])
@@ -110,14 +96,8 @@ class RPCFunctionalTestCase(base.DBTestCase):
                            content.text_content(proc.read_log()[-200000:]))
 
     def write_config(self, name, sections):
-        path = os.path.join(self.tmp, '%s.conf' % name)
-        with open(path, 'w') as f:
-            for section, values in sections.items():
-                f.write('[%s]\n' % section)
-                for key, value in values.items():
-                    if value is not None:
-                        f.write('%s = %s\n' % (key, value))
-        return path
+        return process.write_config(
+            os.path.join(self.tmp, '%s.conf' % name), sections)
 
     def service_config(self, kind, host, release=None, db_access=True,
                        upgrade_levels=None, extra=None):
