@@ -165,8 +165,19 @@ def service_destroy(context, service_id):
 
 
 def _min_version_select(binary, exclude_host=None, counted_since=None):
-    stmt = _counted(sa.select(sa.func.min(models.Service.version)),
-                    counted_since=counted_since).where(
+    """SELECT of the minimum counted version of binary (NULL: none)."""
+    if counted_since is None:
+        # Every database answers MIN from the min-version index alone.
+        stmt = sa.select(sa.func.min(models.Service.version))
+    else:
+        # The heartbeat is not in the index: walk the index range in
+        # version order and stop at the first row that passes the filter.
+        # (MariaDB/MySQL give up the index for MIN with such a filter and
+        # scan the table.)
+        stmt = sa.select(models.Service.version).where(
+            models.Service.version.isnot(None)).order_by(
+            models.Service.version).limit(1)
+    stmt = _counted(stmt, counted_since=counted_since).where(
         models.Service.binary == binary)
     if exclude_host is not None:
         stmt = stmt.where(models.Service.host != exclude_host)

@@ -202,15 +202,35 @@ class StalePolicyDBTestsMixin(object):
         self.assertEqual(5, self._min())
         self.assertEqual(3, len(sql.minimum_queries()))
 
+    def test_stale_filter_keeps_the_min_version_index(self):
+        # Most rows of the binary are fresh: a table scan is tempting.
+        for i in range(30):
+            self._create('h%02d' % i)
+        cutoff = now_seconds() - datetime.timedelta(seconds=TIMEOUT)
+        stmt = db_api._min_version_select(C, counted_since=cutoff)
+        engine = self.db.engine
+        sql = str(stmt.compile(engine,
+                               compile_kwargs={'literal_binds': True}))
+        with engine.connect() as conn:
+            if engine.dialect.name == 'sqlite':
+                plan = ' '.join(str(row[-1]) for row in conn.execute(
+                    sa.text('EXPLAIN QUERY PLAN ' + sql)))
+                self.assertIn('USING INDEX %s' % models.MIN_VERSION_INDEX,
+                              plan)
+            elif engine.dialect.name == 'mysql':
+                rows = conn.execute(sa.text('EXPLAIN ' + sql)).mappings()
+                self.assertEqual([models.MIN_VERSION_INDEX],
+                                 [row['key'] for row in rows])
+            else:
+                # The planner may prefer a scan of a tiny table; the index
+                # must at least serve this shape.
+                conn.execute(sa.text('SET enable_seqscan = off'))
+                plan = ' '.join(row[0] for row in conn.execute(
+                    sa.text('EXPLAIN ' + sql)))
+                self.assertIn('Index Scan using %s'
+                              % models.MIN_VERSION_INDEX, plan)
+            self.assertEqual(7, conn.execute(sa.text(sql)).scalar())
+
 
 class StalePolicySQLiteTestCase(StalePolicyDBTestsMixin, base.DBTestCase):
-
-    def test_stale_filter_keeps_the_min_version_index(self):
-        cutoff = now_seconds()
-        stmt = db_api._min_version_select(C, counted_since=cutoff)
-        sql = str(stmt.compile(self.db.engine,
-                               compile_kwargs={'literal_binds': True}))
-        with self.db.engine.connect() as conn:
-            plan = ' '.join(str(row[-1]) for row in conn.execute(
-                sa.text('EXPLAIN QUERY PLAN ' + sql)))
-        self.assertIn('USING INDEX %s' % models.MIN_VERSION_INDEX, plan)
+    pass
