@@ -172,7 +172,8 @@ class RPCService(service.Service):
             record = objects.Service(context, host=self.host,
                                      binary=self.binary, topic=self.topic,
                                      report_count=0, disabled=False,
-                                     forced_down=False)
+                                     forced_down=False,
+                                     last_seen_up=timeutils.utcnow())
             record.create(conf=self.conf)
             LOG.info('Registered %(binary)s on %(host)s at version %(v)s',
                      {'binary': self.binary, 'host': self.host,
@@ -183,6 +184,10 @@ class RPCService(service.Service):
             # A save at startup re-registers: this version is written, and
             # the guard refuses a host older than the others of its kind.
             record.save(conf=self.conf)
+            # Then a first heartbeat: a record that went stale while the
+            # service was away counts again at once.
+            record.last_seen_up = timeutils.utcnow()
+            record.save()
             LOG.info('Re-registered %(binary)s on %(host)s at version '
                      '%(v)s', {'binary': self.binary, 'host': self.host,
                                'v': record.version})

@@ -14,6 +14,7 @@
 On fake:// with the services schema on SQLite.
 """
 
+import datetime
 import logging
 import time
 from unittest import mock
@@ -21,6 +22,7 @@ from unittest import mock
 import fixtures
 from oslo_db import exception as db_exc
 import oslo_messaging as messaging
+from oslo_utils import timeutils
 
 from nova_versioning.compute import manager as compute_manager
 from nova_versioning.compute import rpcapi as compute_rpcapi
@@ -101,6 +103,25 @@ class TestPrepare(_ServiceTestCase):
         self.assertEqual((old.id, old.uuid), (svc.record.id, svc.record.uuid))
         self.assertIn('Re-registered nova-conductor on cond1 at version 7',
                       self.log.output)
+
+    def test_registration_is_a_heartbeat(self):
+        old = self.record('cond1', binary='nova-conductor')
+        stale = timeutils.utcnow() - datetime.timedelta(hours=1)
+        old.last_seen_up = stale
+        old.save()
+        svc = self.conductor()
+        svc.prepare()
+        seen = objects.Service.get_by_id(self.context,
+                                         old.id).last_seen_up
+        self.assertGreater(seen.replace(tzinfo=None), stale)
+        # The re-registration itself wrote this code's version first.
+        self.assertEqual(7, svc.record.version)
+
+    def test_new_record_starts_with_a_heartbeat(self):
+        svc = self.conductor()
+        svc.prepare()
+        self.assertIsNotNone(objects.Service.get_by_id(
+            self.context, svc.record.id).last_seen_up)
 
     def test_refused_when_older_than_the_others(self):
         self.record('cond2', binary='nova-conductor')
