@@ -1,0 +1,186 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Figure 4: what an auto-pinned client adds to a cast.
+
+``ComputeAPI.reboot_instance`` on a ``PinnedRPCAPI`` resolved with
+``[upgrade_levels]/compute = auto`` (a pike compute holds the cap at 6.4)
+against a bare oslo.messaging client casting the same message (version
+6.2, same arguments, same serializer) to the same target. A server in this
+process consumes the casts; each batch is timed from the first cast to the
+last send returning, then the server is allowed to drain (not timed).
+Batches alternate between the two clients, on fake:// and on RabbitMQ (a
+private virtual host).
+"""
+
+import contextlib
+import threading
+import time
+
+import oslo_messaging as messaging
+from oslo_messaging import conffixture
+from oslo_utils import uuidutils
+
+from nova_versioning.bench import common
+from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning import conf as nv_conf
+from nova_versioning import context as nv_context
+from nova_versioning import fixtures as nv_fixtures
+from nova_versioning import objects
+from nova_versioning import rpc
+
+NAME = 'sendpath'
+CONF = nv_conf.CONF
+HOST = 'bench-compute'
+TARGET_OVERHEAD = 0.05
+DRAIN_TIMEOUT = 60
+
+
+class Sink(object):
+    """The compute endpoint: counts the casts it receives."""
+
+    target = messaging.Target(version='6.5')
+
+    def __init__(self):
+        self.received = 0
+        self._cond = threading.Condition()
+
+    def reboot_instance(self, context, instance_uuid, reboot_type='SOFT'):
+        with self._cond:
+            self.received += 1
+            self._cond.notify_all()
+
+    def wait_for(self, count, timeout=DRAIN_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.received < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError('the server received %d of %d casts'
+                                       % (self.received, count))
+                self._cond.wait(left)
+
+
+def _records(context):
+    """One pike compute and one current: auto caps compute at 6.4."""
+    with nv_fixtures.OlderRelease('pike'):
+        objects.Service(context, host='old-compute', binary='nova-compute',
+                        topic='compute', report_count=0, disabled=False,
+                        forced_down=False).create()
+    objects.Service(context, host=HOST, binary='nova-compute',
+                    topic='compute', report_count=0, disabled=False,
+                    forced_down=False).create()
+
+
+@contextlib.contextmanager
+def _transport_for(kind):
+    with contextlib.ExitStack() as stack:
+        if kind == 'rabbit':
+            url, exchange = stack.enter_context(common.rabbit_vhost())
+        else:
+            url, exchange = 'fake:/', 'nvbench'
+        messaging_conf = conffixture.ConfFixture(CONF)
+        messaging_conf.setUp()
+        stack.callback(messaging_conf.cleanUp)
+        messaging_conf.transport_url = url
+        CONF.set_override('control_exchange', exchange)
+        stack.callback(CONF.clear_override, 'control_exchange')
+        # After the messaging fixture: its cleanup resets every override.
+        CONF.set_override('compute', 'auto', group='upgrade_levels')
+        stack.callback(CONF.clear_override, 'compute',
+                       group='upgrade_levels')
+        transport = rpc.get_transport(CONF)
+        stack.callback(transport.cleanup)
+        yield transport
+
+
+def _measure(figure, kind, profile, context):
+    label = {'fake': 'fake://', 'rabbit': 'RabbitMQ'}[kind]
+    with _transport_for(kind) as transport:
+        sink = Sink()
+        server = rpc.get_server(transport, messaging.Target(
+            topic='compute', server=HOST), [sink])
+        server.start()
+        try:
+            pinned = compute_rpcapi.ComputeAPI(transport, conf=CONF)
+            decision = pinned.resolve(context)
+            bare = messaging.get_rpc_client(
+                transport, messaging.Target(topic='compute', version='6.5'),
+                serializer=rpc.RequestContextSerializer())
+            instance = uuidutils.generate_uuid()
+            batch = profile.send_batch
+
+            def ours():
+                for _ in range(batch):
+                    pinned.reboot_instance(context, HOST, instance)
+
+            def base():
+                for _ in range(batch):
+                    bare.prepare(server=HOST, version='6.2').cast(
+                        context, 'reboot_instance', instance_uuid=instance,
+                        reboot_type='SOFT')
+
+            variants = [('ours', ours), ('bare', base)]
+            samples = {name: [] for name, _fn in variants}
+            sent = 0
+            for rep in range(profile.send_reps + 1):
+                shift = rep % 2
+                for name, fn in variants[shift:] + variants[:shift]:
+                    t0 = time.perf_counter()
+                    fn()
+                    elapsed = time.perf_counter() - t0
+                    sent += batch
+                    sink.wait_for(sent)
+                    if rep:  # the first repetition warms up
+                        samples[name].append(elapsed / batch)
+        finally:
+            server.stop()
+            server.wait()
+    ours_s = common.summarize(samples['ours'], scale=1e6)
+    bare_s = common.summarize(samples['bare'], scale=1e6)
+    overhead = ours_s['median'] / bare_s['median'] - 1.0
+    figure.add(case='%s: time per cast (auto pin at %s)'
+               % (label, decision.cap), unit='us', ours=ours_s['median'],
+               ours_p95=ours_s['p95'], baseline=bare_s['median'],
+               baseline_p95=bare_s['p95'], ratio=overhead,
+               ratio_text='overhead',
+               target='<= +%d%%' % (TARGET_OVERHEAD * 100),
+               met=overhead <= TARGET_OVERHEAD, transport=kind,
+               casts=profile.send_reps * batch)
+    common.progress('sendpath %s: ours %.1f us, bare %.1f us (%+.1f%%)',
+                    label, ours_s['median'], bare_s['median'],
+                    overhead * 100)
+
+
+def run(profile, backends, tmpdir):
+    figure = common.Figure(
+        NAME, 'Send path',
+        'Time per cast of ComputeAPI.reboot_instance on an auto-pinned '
+        'PinnedRPCAPI, in batches of %d casts, %d batches each, alternating '
+        'with the baseline; a server in the process consumes them.'
+        % (profile.send_batch, profile.send_reps),
+        'A bare oslo.messaging RPC client (no version cap, same serializer) '
+        'casting the same message at the same version to the same target.',
+        '<= 5% overhead per cast')
+    context = nv_context.get_admin_context()
+    with contextlib.ExitStack() as stack:
+        db = nv_fixtures.Database()
+        db.setUp()
+        stack.callback(db.cleanUp)
+        objects.Service.clear_min_version_cache()
+        stack.callback(objects.Service.clear_min_version_cache)
+        _records(context)
+        for kind in ('fake', 'rabbit'):
+            try:
+                _measure(figure, kind, profile, context)
+            except common.Unavailable as exc:
+                figure.skipped.append(str(exc))
+    return figure

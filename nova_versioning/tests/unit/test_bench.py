@@ -1,0 +1,86 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""The benchmark runner, in its tiny in-process mode on SQLite.
+
+Only what the run writes is checked (files, tables, columns, query
+counts); never a timing.
+"""
+
+import json
+import os
+
+import fixtures
+
+from nova_versioning.bench import report
+from nova_versioning.bench import runner
+from nova_versioning.tests import base
+
+
+class TestBenchRunner(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.out = self.useFixture(fixtures.TempDir()).path
+        self.results = runner.run(
+            runner.PROFILES['tiny'], only=['lookup', 'heartbeat'],
+            backends=['sqlite'], output_dir=self.out, probe_broker=False)
+
+    def _json(self):
+        with open(os.path.join(self.out, 'results.json')) as f:
+            return json.load(f)
+
+    def test_json_rows_have_the_columns(self):
+        results = self._json()
+        self.assertEqual(['lookup', 'heartbeat'],
+                         [f['name'] for f in results['figures']])
+        for figure in results['figures']:
+            self.assertEqual([], figure['errors'])
+            self.assertTrue(figure['rows'])
+            for row in figure['rows']:
+                self.assertLessEqual(set(report.ROW_KEYS), set(row))
+        for key in ('date', 'cpu', 'cores', 'memory', 'python', 'packages',
+                    'servers'):
+            self.assertIn(key, results['machine'])
+        self.assertIn('sqlite', results['machine']['servers'])
+
+    def test_lookup_rows_and_plans(self):
+        lookup = self._json()['figures'][0]
+        self.assertEqual({'sqlite'}, {r['backend'] for r in lookup['rows']})
+        self.assertEqual({200}, {r['rows'] for r in lookup['rows']})
+        for row in lookup['rows']:
+            self.assertGreater(row['ours'], 0)
+            self.assertGreater(row['baseline'], 0)
+            # Below 100k rows the target is not judged.
+            self.assertIsNone(row['met'])
+        plans = lookup['details']['plans']['sqlite']['200']
+        self.assertIn('services_binary_deleted_forced_down_version_idx',
+                      '\n'.join(plans['ours']['plan']))
+        self.assertIn('GROUP BY', plans['nova']['sql'])
+
+    def test_heartbeat_reads_no_minimum(self):
+        heartbeat = self._json()['figures'][1]
+        queries = heartbeat['rows'][0]
+        self.assertEqual('SQLite: minimum-version SELECTs per heartbeat',
+                         queries['case'])
+        self.assertEqual((0, 1), (queries['ours'], queries['baseline']))
+        self.assertIs(True, queries['met'])
+
+    def test_markdown_has_a_table_per_figure(self):
+        with open(os.path.join(self.out, 'results.md')) as f:
+            text = f.read()
+        header = '| %s |' % ' | '.join(report.COLUMNS)
+        self.assertEqual(2, text.count(header))
+        self.assertIn('## Minimum-version lookup', text)
+        self.assertIn('## Heartbeat save()', text)
+        self.assertIn('## Machine', text)
+        self.assertIn('| SQLite: minimum-version SELECTs per heartbeat | 0 |',
+                      text)
