@@ -80,6 +80,18 @@ def _git_commit():
     return result.stdout.strip() or None
 
 
+def _uncommitted():
+    """Tracked files changed in the work tree (what the run measured)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        result = subprocess.run(['git', 'status', '--porcelain',
+                                 '--untracked-files=no'], cwd=here,
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in result.stdout.splitlines() if line[3:]]
+
+
 def describe(probe_broker=True):
     """dict of what the results depend on (servers filled in later).
 
@@ -104,4 +116,5 @@ def describe(probe_broker=True):
         'load_average_at_start': [round(x, 2) for x in load] if load
         else None,
         'git_commit': _git_commit(),
+        'uncommitted': _uncommitted(),
     }

@@ -247,7 +247,7 @@ def _measure_backend(figure, backend, profile, url, exchange, db, transport,
         fleet.stop_all()
     ours = common.summarize(samples['reload'])
     base = common.summarize(samples['restart'])
-    figure.add(case='%s backend: SIGHUP to new cap (p50)' % backend,
+    figure.add(case='%s backend: SIGHUP to new cap' % backend,
                unit='s', ours=ours['median'], ours_p95=ours['p95'],
                baseline=base['median'], baseline_p95=base['p95'],
                ratio=common.speedup(ours['median'], base['median']),
@@ -283,9 +283,9 @@ def run(profile, backends, tmpdir):
         NAME, 'Reload',
         'Seconds from SIGHUP to the conductor answering with the new '
         'compute cap (6.4 -> 6.5 after the last pike compute record is '
-        'upgraded), %d repetitions per oslo.service backend; p50 in '
-        '"Ours"/"Baseline", p95 beside. Real conductor and compute '
-        'processes over RabbitMQ; pings time out after %.0f s, which '
+        'upgraded), %d repetitions per oslo.service backend; the median '
+        '(p50) and p95 of each. Real conductor and compute '
+        'processes over RabbitMQ; pings time out after %g s, which '
         'bounds the error of one sample.' % (profile.reload_reps,
                                              PING_TIMEOUT),
         'Restarting the conductor (SIGTERM, start again) until it answers '

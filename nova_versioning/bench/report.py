@@ -35,7 +35,7 @@ def _number(value, unit):
     if unit == 'us':
         return '%.1f µs' % value
     if unit == 's':
-        return '%.2f s' % value
+        return '%.3f s' % value
     return '%.3g %s' % (value, unit)
 
 
@@ -88,6 +88,9 @@ def markdown(results):
         str(x) for x in machine.get('load_average_at_start') or [])))
     if machine.get('git_commit'):
         facts.append(('Commit', machine['git_commit']))
+    if machine.get('uncommitted'):
+        facts.append(('Uncommitted changes in the tree', ', '.join(
+            machine['uncommitted'])))
     facts.append(('Mode', results['mode']))
     facts.append(('Total time', '%.0f s' % results['seconds']))
     lines += ['| | |', '| --- | --- |']
