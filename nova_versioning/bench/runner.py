@@ -50,7 +50,7 @@ PROFILES = {
                     lookup_budget=3.0,
                     storm_services=1000, storm_heartbeats=3,
                     heartbeat_services=50, heartbeat_rounds=10,
-                    send_batch=200, send_reps=30,
+                    send_batch=200, send_reps=60,
                     reload_reps=5),
     'quick': Profile('quick', lookup_sizes=(1000, 10000),
                      lookup_min_reps=15, lookup_max_reps=500,
