@@ -286,7 +286,9 @@ class Service(base.NovaVersioningObject):
         updates = self.obj_get_changes()
         validate_binary(updates.get('binary'))
         db_service = self._guarded_create(updates)
-        MIN_VERSION_CACHE.forget(db_service.binary)
+        # The cached minimum stays right: the guard admitted this record
+        # only at or above it, and adding a row never raises a minimum. So
+        # a storm of registrations shares one minimum query per TTL.
         self._from_db_object(self._context, self, db_service)
 
     @db_api.retry_on_conflict

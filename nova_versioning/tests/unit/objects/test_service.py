@@ -481,6 +481,17 @@ class ServiceDBTestsMixin(object):
         h2.save()
         self.assertEqual(6, self._min())
 
+    def test_registrations_inside_ttl_share_one_minimum_query(self):
+        self._create('h0', release='pike')
+        self.sql.reset()
+        for i in range(1, 11):
+            self._create('h%d' % i)
+        # The first guard reads the minimum; the other nine use the cache,
+        # which creates never invalidate (they cannot lower a minimum).
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(6, self._min())
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+
     def test_heartbeat_inside_ttl_runs_no_minimum_query(self):
         self._create('h2', release='pike')
         svc = self._create('h1')
