@@ -121,7 +121,12 @@ class Counter(object):
         with self.lock:
             self.statements += 1
             if common.is_min_version_query(statement):
-                self.queries.append((time.monotonic(), op))
+                values = (parameters.values() if isinstance(parameters, dict)
+                          else parameters or ())
+                binaries = ','.join(sorted(
+                    v for v in values
+                    if isinstance(v, str) and v.startswith('nova-')))
+                self.queries.append((time.monotonic(), op, binaries))
 
 
 def _client(index, barrier, heartbeats, errors):
@@ -211,7 +216,8 @@ def _storm(mode, backend, transport, profile, tmpdir):
                 server.wait()
             db.cleanUp()
             objects.Service.clear_min_version_cache()
-    return {'queries': [(t - started, op) for t, op in counter.queries],
+    return {'queries': [(t - started, op, binaries)
+                        for t, op, binaries in counter.queries],
             'statements': counter.statements, 'seconds': elapsed,
             'errors': errors, 'records': written[0],
             'heartbeats_written': int(written[1] or 0),
@@ -221,7 +227,7 @@ def _storm(mode, backend, transport, profile, tmpdir):
 def _per_window(queries, ttl, seconds):
     windows = max(1, int(seconds // ttl) + 1) if ttl else 1
     counts = [0] * windows
-    for offset, _op in queries:
+    for offset, _op, _binaries in queries:
         index = min(int(offset // ttl), windows - 1) if ttl else 0
         counts[index] += 1
     return counts
@@ -286,6 +292,9 @@ def run(profile, backends, tmpdir):
                             results[mode]['seconds'],
                             len(results[mode]['errors']))
     figure.details['servers'] = {backend: results['ours']['server']}
+    figure.details['queries_ours'] = [
+        {'at': round(t, 3), 'method': op, 'binaries': b}
+        for t, op, b in results['ours']['queries']]
     ours, nova = results['ours'], results['nova']
     windows = {mode: _per_window(results[mode]['queries'], ttl,
                                  results[mode]['seconds'])
@@ -309,11 +318,23 @@ def run(profile, backends, tmpdir):
               'get_minimum_version': 'pin resolution (2 lookups)',
               '_save': 'heartbeats (save)'}
     for step in STEPS:
-        mine = sum(1 for _t, op in ours['queries'] if op == step)
-        theirs = sum(1 for _t, op in nova['queries'] if op == step)
+        mine = sum(1 for _t, op, _b in ours['queries'] if op == step)
+        theirs = sum(1 for _t, op, _b in nova['queries'] if op == step)
         figure.add(case='… of which during %s' % labels[step],
                    unit='queries', ours=mine, baseline=theirs,
                    ratio=common.speedup(mine, theirs),
+                   ratio_text='fewer queries')
+    for binary in ('nova-compute', 'nova-conductor'):
+        per_binary = {
+            mode: _per_window([q for q in results[mode]['queries']
+                               if q[2] == binary], ttl,
+                              results[mode]['seconds'])
+            for mode in results}
+        figure.add(case='… reading %s, most in one TTL window' % binary,
+                   unit='queries', ours=max(per_binary['ours']),
+                   baseline=max(per_binary['nova']),
+                   ratio=common.speedup(max(per_binary['ours']),
+                                        max(per_binary['nova'])),
                    ratio_text='fewer queries')
     figure.add(case='SQL statements, whole storm', unit='statements',
                ours=ours['statements'], baseline=nova['statements'],
