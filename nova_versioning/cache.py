@@ -17,6 +17,11 @@ many services start at once. Concurrent callers asking for a binary that is
 not cached share one database query: the first one runs it, the others
 wait for its answer (single-flight).
 
+A fresh lookup (``fresh=True``: a reload, which must see an upgrade at
+once) skips the cached answers but keeps single-flight: it shares a query
+already under way, and starts one otherwise; its answer replaces the
+cached one.
+
 ``clear()`` forgets everything and detaches queries already under way, so
 an answer read before the clear is never cached after it (what a reload
 relies on).
@@ -53,7 +58,7 @@ class MinimumVersionCache(object):
         self._scope = None
         self.loads = 0
 
-    def get_multi(self, binaries, load, scope=None):
+    def get_multi(self, binaries, load, scope=None, fresh=False):
         """Minimum version of each binary.
 
         :param binaries: iterable of binary names.
@@ -63,6 +68,8 @@ class MinimumVersionCache(object):
             stale service timeout). When it differs from the scope of the
             previous lookup, everything cached or under way is forgotten
             first, as by clear(): answers of different scopes never mix.
+        :param fresh: skip the cached answers: every binary is read by a
+            query, one under way (shared) or a new one.
         """
         binaries = list(dict.fromkeys(binaries))
         ttl = self._ttl()
@@ -76,7 +83,7 @@ class MinimumVersionCache(object):
                 self._scope = scope
             now = self._clock()
             for binary in binaries:
-                entry = self._entries.get(binary)
+                entry = None if fresh else self._entries.get(binary)
                 if entry is not None and entry[1] > now:
                     found[binary] = entry[0]
                 elif binary in self._inflight:
@@ -123,10 +130,15 @@ class MinimumVersionCache(object):
                 # first one to register is seen at once.
                 if values is not None and ttl > 0 and values[binary] > 0:
                     self._entries[binary] = (values[binary], expires)
+                elif values is not None:
+                    # A fresh lookup may have found none where an older
+                    # answer is cached: that answer is wrong now.
+                    self._entries.pop(binary, None)
         flight.done.set()
 
-    def get(self, binary, load, scope=None):
-        return self.get_multi([binary], load, scope=scope)[binary]
+    def get(self, binary, load, scope=None, fresh=False):
+        return self.get_multi([binary], load, scope=scope,
+                              fresh=fresh)[binary]
 
     def peek(self, binary):
         """The cached, unexpired minimum of ``binary``, or None."""

@@ -92,7 +92,7 @@ class AllServicesCurrent(fixtures.Fixture):
     """Every minimum-version lookup answers this code's service version."""
 
     def _setUp(self):
-        def current(context, binaries):
+        def current(context, binaries, fresh=False):
             version = history.this_service_version()
             return {binary: version for binary in binaries}
 

@@ -20,7 +20,9 @@ keep a deployment coherent:
   records without a heartbeat for longer do not count either (the stale
   service policy). Answers are cached per process for
   ``[versioning]/minimum_version_cache_ttl`` seconds, and concurrent callers
-  share one query.
+  share one query. ``fresh=True`` skips the cached answers (a reload must
+  see an upgrade at once); called through the conductor, it skips the
+  conductor's cache.
 * **Startup guard.** A service registering (creating its record, or saving
   it at startup) with a version older than the minimum of the *other* live
   records of its binary is refused with :class:`ServiceTooOld`, and nothing
@@ -95,7 +97,7 @@ def counted_since():
     return stale_cutoff(CONF.versioning.stale_service_timeout)
 
 
-def _minimum_versions(context, binaries):
+def _minimum_versions(context, binaries, fresh=False):
     for binary in binaries:
         validate_binary(binary)
     timeout = CONF.versioning.stale_service_timeout
@@ -105,13 +107,17 @@ def _minimum_versions(context, binaries):
         binaries,
         lambda missing: db_api.service_get_minimum_version(
             context, missing, counted_since=stale_cutoff(timeout)),
-        scope=timeout)
+        scope=timeout, fresh=fresh)
 
 
 @base.NovaVersioningObjectRegistry.register
 class Service(base.NovaVersioningObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: get_minimum_version, get_minimum_version_multi and
+    #              get_minimum_versions take fresh, to skip the cache (a
+    #              reload on a host without database access must not get
+    #              the conductor's cached answer)
+    VERSION = '1.1'
 
     fields = {
         'id': fields.IntegerField(read_only=True),
@@ -233,28 +239,34 @@ class Service(base.NovaVersioningObject):
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
-    @classmethod
-    @ovo_base.remotable
-    def get_minimum_version(cls, context, binary):
-        """Oldest version among counted records of binary; 0 if none."""
-        return _minimum_versions(context, [binary])[binary]
+    # The minimum reads below answer from the cache of the process that
+    # runs them (the conductor's, for a host without database access)
+    # unless fresh is true: then they read the database, sharing a query
+    # already under way, and the answer replaces the cached one.
 
     @classmethod
     @ovo_base.remotable
-    def get_minimum_version_multi(cls, context, binaries):
+    def get_minimum_version(cls, context, binary, fresh=False):
+        """Oldest version among counted records of binary; 0 if none."""
+        return _minimum_versions(context, [binary], fresh=fresh)[binary]
+
+    @classmethod
+    @ovo_base.remotable
+    def get_minimum_version_multi(cls, context, binaries, fresh=False):
         """Oldest version among counted records of all the binaries.
 
         Binaries with no counted record are ignored; 0 when none has any.
         """
-        values = [v for v in _minimum_versions(context, binaries).values()
+        values = [v for v in _minimum_versions(context, binaries,
+                                               fresh=fresh).values()
                   if v > 0]
         return min(values) if values else 0
 
     @classmethod
     @ovo_base.remotable
-    def get_minimum_versions(cls, context, binaries):
+    def get_minimum_versions(cls, context, binaries, fresh=False):
         """dict binary -> minimum version (0 for none), in one query."""
-        return _minimum_versions(context, binaries)
+        return _minimum_versions(context, binaries, fresh=fresh)
 
     @classmethod
     def clear_min_version_cache(cls):

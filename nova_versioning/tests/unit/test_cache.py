@@ -157,6 +157,31 @@ class TestMinimumVersionCache(base.TestCase):
         self.assertEqual(5, self.cache.get(C, self.loader))
         self.assertEqual(1, len(self.loader.calls))
 
+    def test_fresh_skips_the_cached_answer_and_replaces_it(self):
+        self.assertEqual(5, self.cache.get(C, self.loader))
+        self.loader.values[C] = 7
+        self.assertEqual(5, self.cache.get(C, self.loader))
+        self.assertEqual(7, self.cache.get(C, self.loader, fresh=True))
+        self.assertEqual([[C], [C]], self.loader.calls)
+        # The fresh answer is cached for the TTL, as any other.
+        self.assertEqual(7, self.cache.peek(C))
+        self.assertEqual(7, self.cache.get(C, self.loader))
+        self.assertEqual(2, len(self.loader.calls))
+
+    def test_fresh_multi_reads_every_binary_in_one_query(self):
+        self.cache.get(C, self.loader)
+        self.assertEqual({C: 5, D: 7},
+                         self.cache.get_multi([C, D], self.loader,
+                                              fresh=True))
+        self.assertEqual([[C], [C, D]], self.loader.calls)
+
+    def test_fresh_finding_none_drops_the_cached_answer(self):
+        self.cache.get(C, self.loader)
+        del self.loader.values[C]
+        self.assertEqual(0, self.cache.get(C, self.loader, fresh=True))
+        self.assertIsNone(self.cache.peek(C))
+        self.assertEqual(0, self.cache.get(C, self.loader))
+
 
 class TestMinimumVersionCacheConcurrency(base.TestCase):
 
@@ -205,6 +230,23 @@ class TestMinimumVersionCacheConcurrency(base.TestCase):
         self.assertEqual([[C]], calls)
         self.assertEqual(1, self.cache.loads)
         self.assertEqual(6, self.cache.peek(C))
+
+    def test_fresh_reads_share_one_query(self):
+        cached = self.cache.get(C, lambda b: {C: 5})
+        self.assertEqual(5, cached)
+        calls = []
+
+        def load(binaries):
+            calls.append(list(binaries))
+            self.assertTrue(self.waiters.wait_for(self.THREADS - 1))
+            return {C: 7}
+
+        results = self._run_threads(
+            lambda: self.cache.get(C, load, fresh=True), self.THREADS)
+        # None got the cached 5; one query answered them all.
+        self.assertEqual([('ok', 7)] * self.THREADS, results)
+        self.assertEqual([[C]], calls)
+        self.assertEqual(7, self.cache.peek(C))
 
     def test_error_propagates_to_all_waiters(self):
         calls = []

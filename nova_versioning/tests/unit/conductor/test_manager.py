@@ -192,6 +192,28 @@ class TestIndirection(_ConductorTestCase):
               'get_minimum_version')] * 2,
             self.conductor.calls)
 
+    def test_fresh_minimum_read_skips_the_conductor_cache(self):
+        pike = self.record('c1', release='pike')
+        self.indirect()
+        self.assertEqual(6, objects.Service.get_minimum_version(
+            self.context, 'nova-compute'))
+        # Upgraded behind the conductor's cache.
+        db_api.service_update(self.context, pike.id, {'version': 7})
+        self.assertEqual(6, objects.Service.get_minimum_version(
+            self.context, 'nova-compute'))
+        self.assertEqual(7, objects.Service.get_minimum_version(
+            self.context, 'nova-compute', fresh=True))
+        self.assertEqual({'nova-compute': 7, 'nova-scheduler': 0},
+                         objects.Service.get_minimum_versions(
+                             self.context, ['nova-compute',
+                                            'nova-scheduler'], fresh=True))
+        self.assertEqual(
+            [('object_class_action_versions', 'Service',
+              'get_minimum_version')] * 3 +
+            [('object_class_action_versions', 'Service',
+              'get_minimum_versions')],
+            self.conductor.calls)
+
     def test_get_by_host_and_binary(self):
         created = self.record('c1', release='ocata')
         self.indirect()

@@ -22,7 +22,7 @@ from nova_versioning.tests import base
 # older version must still be understood), then update its fingerprint
 # here. Never update a fingerprint without bumping the version.
 object_data = {
-    'Service': '1.0-773d8b93951fdbf861f2cae7e5a389e3',
+    'Service': '1.1-e3245cbaf74f0a752fff199214ed6cd3',
 }
 
 

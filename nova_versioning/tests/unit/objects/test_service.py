@@ -421,6 +421,30 @@ class ServiceDBTestsMixin(object):
             self.context, [C]))
         self.assertEqual([], self.sql.statements)
 
+    def test_fresh_reads_skip_the_cache(self):
+        self._create('h1', release='pike')
+        self._create('d1', binary=D, release='ocata')
+        self.assertEqual(6, self._min())
+        self.assertEqual(5, self._min(D))
+        # Another process upgrades both behind our back.
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.text('UPDATE services SET version = 7'))
+        self.sql.reset()
+        self.assertEqual(6, self._min())
+        self.assertEqual({C: 6, D: 5}, objects.Service.get_minimum_versions(
+            self.context, [C, D]))
+        self.assertEqual([], self.sql.statements)
+        # Each fresh read is one minimum query, and replaces the answer.
+        self.assertEqual(7, objects.Service.get_minimum_version(
+            self.context, C, fresh=True))
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(7, self._min())
+        self.assertEqual({C: 7, D: 7}, objects.Service.get_minimum_versions(
+            self.context, [C, D], fresh=True))
+        self.assertEqual(7, objects.Service.get_minimum_version_multi(
+            self.context, [C, D], fresh=True))
+        self.assertEqual(3, len(self.sql.minimum_queries()))
+
     def test_cache_ttl_expiry(self):
         clock = [100.0]
         self.useFixture(fixtures.MockPatchObject(
