@@ -169,19 +169,28 @@ class PinResolutionFailed(NovaVersioningException):
         keeps its previous cap and client.
     :param changes: list of (api_name, old_decision, new_decision) of the
         APIs resolved successfully; they use their new cap.
+    :param unresolved: the names, among the failures, of the APIs that had
+        no previous cap to keep (a first resolution).
     """
 
     msg_fmt = ('Could not resolve the RPC version cap of %(details)s: each '
                'of them keeps its previous cap.')
+    unresolved_fmt = ('Could not resolve the RPC version cap of '
+                      '%(details)s: no previous cap to keep for %(names)s.')
 
-    def __init__(self, message=None, failures=(), changes=()):
+    def __init__(self, message=None, failures=(), changes=(),
+                 unresolved=()):
         self.failures = list(failures)
         self.changes = list(changes)
+        self.unresolved = list(unresolved)
         # A remote error carries the remote traceback after its first line.
         details = '; '.join('%s (%s: %s)' % (name, type(exc).__name__,
                                              (str(exc).splitlines() or
                                               [''])[0])
                             for name, exc in self.failures)
+        if message is None and self.unresolved:
+            message = self.unresolved_fmt % {
+                'details': details, 'names': ', '.join(self.unresolved)}
         super().__init__(message, details=details)
 
 

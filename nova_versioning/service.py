@@ -94,6 +94,9 @@ class RPCService(service.Service):
         self._server = None
         self._heartbeat = None
         self._refresher = None
+        # Set in the launching process by a reload (SIGHUP): a worker
+        # started after it reads the minimum versions fresh.
+        self._reloaded = False
 
     @property
     def history(self):
@@ -126,6 +129,7 @@ class RPCService(service.Service):
         history = self.history
         rpc_client.validate_pins(self.conf, history,
                                  self.manager_cls.CLIENT_APIS)
+        self.conf.register_mutate_hook(self._config_mutated)
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
                  {'binary': self.binary, 'host': self.host,
                   'version': history.describe(self.service_version)})
@@ -219,7 +223,7 @@ class RPCService(service.Service):
                 api.adopt(decision)
         for api in self.apis:
             api.on_decision = self._record_pins
-        self.resolve_pins('start')
+        self.resolve_pins('start', fresh=self._reloaded)
         if self.record is None:
             self.record = objects.Service.get_by_host_and_binary(
                 self._context(), self.host, self.binary)
@@ -237,15 +241,17 @@ class RPCService(service.Service):
                               initial_delay=self.conf.report_interval)
         self._start_refresher()
 
-    def resolve_pins(self, reason):
+    def resolve_pins(self, reason, fresh=False):
         """Resolve every pin again; keep the last good ones on failure.
+
+        :param fresh: read the minimum versions past any cache (a reload).
 
         :returns: True when every pin was resolved.
         :raises PinResolutionFailed: only when a pin has no previous value
             to keep (nothing resolved yet, nothing on disk).
         """
         try:
-            self.apis.resolve_all(self._context())
+            self.apis.resolve_all(self._context(), fresh=fresh)
             ok = True
         except exception.PinResolutionFailed as exc:
             unresolved = [name for name, _error in exc.failures
@@ -260,6 +266,9 @@ class RPCService(service.Service):
             ok = False
         return ok
 
+    def _config_mutated(self, conf, changed):
+        self._reloaded = True
+
     def _record_pins(self, api=None, decision=None):
         """Keep every current decision on disk (the last good pins)."""
         self.pin_store.save(dict(self.apis.decisions()))
@@ -273,7 +282,7 @@ class RPCService(service.Service):
         LOG.info('Reloading: re-resolving every RPC version pin')
         objects.Service.clear_min_version_cache()
         try:
-            self.resolve_pins('SIGHUP')
+            self.resolve_pins('SIGHUP', fresh=True)
         except Exception:
             # Never let a reload take the service down.
             LOG.exception('Reload failed; still serving with the previous '

@@ -40,6 +40,9 @@ class ComputeAPI(client.PinnedRPCAPI):
     BINARY = 'nova-compute'
     TOPIC = 'compute'
     RPC_API_VERSION = '6.5'
+    # Computes are upgraded last: a sender older than every compute is a
+    # controller left behind by the upgrade, refused (ServiceTooOld).
+    NEWER_RECEIVERS_EXPECTED = False
 
     def ping(self, ctxt, host, payload, trace_id=None):
         """Call: the compute on ``host`` answers with ``payload``.

@@ -45,6 +45,10 @@ class ConductorAPI(client.PinnedRPCAPI,
     TOPIC = 'conductor'
     RPC_API_VERSION = '3.2'
     BOOTSTRAP_VERSION = '3.0'
+    # Conductors are upgraded first: computes not yet upgraded send to
+    # newer conductors in every rolling upgrade, with their own latest
+    # version, which newer conductors accept.
+    NEWER_RECEIVERS_EXPECTED = True
 
     # -- versioned-objects indirection (3.0) -------------------------------
 

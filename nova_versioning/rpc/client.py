@@ -18,6 +18,7 @@ A client class declares the API it talks to::
         BINARY = 'nova-compute'
         TOPIC = 'compute'
         RPC_API_VERSION = '6.5'
+        NEWER_RECEIVERS_EXPECTED = False
 
 :meth:`PinnedRPCAPI.resolve` reads ``[upgrade_levels]/<API_NAME>`` (and,
 for ``auto``, the minimum service version of BINARY), decides the cap with
@@ -83,6 +84,15 @@ class PinnedRPCAPI(object):
     TOPIC = None
     #: The "X.Y" version this client code implements.
     RPC_API_VERSION = None
+    #: The API's stance on ``auto`` when every receiver runs newer code
+    #: than this service (their minimum service version is newer than this
+    #: code's history). False (refuse): the receivers are upgraded after
+    #: the senders, as computes are after the controllers sending to them,
+    #: so this service was left behind: resolution raises ServiceTooOld.
+    #: True: the receivers are upgraded first, as conductors are, so this
+    #: is every normal upgrade: the cap is this code's latest version,
+    #: which newer receivers accept.
+    NEWER_RECEIVERS_EXPECTED = False
     #: When set, a version whose calls may be sent before the first
     #: resolve (with this cap); otherwise using the client before
     #: resolve() raises RPCClientNotResolved.
@@ -155,7 +165,7 @@ class PinnedRPCAPI(object):
 
     # -- resolution --------------------------------------------------------
 
-    def _decide(self, context):
+    def _decide(self, context, fresh=False):
         history = self.history
         configured = self.configured
         source, _cap = pinning.parse_pin(self.API_NAME, configured, history)
@@ -163,21 +173,24 @@ class PinnedRPCAPI(object):
             return pinning.resolve(self.API_NAME, configured, history,
                                    binary=self.BINARY)
         service = service_obj.Service
-        minimum = service.get_minimum_version(context, self.BINARY)
-        decision = pinning.resolve(self.API_NAME, configured, history,
-                                   minimum_version=minimum,
-                                   binary=self.BINARY)
+        minimum = service.get_minimum_version(context, self.BINARY,
+                                              fresh=fresh)
+        decision = pinning.resolve(
+            self.API_NAME, configured, history, minimum_version=minimum,
+            binary=self.BINARY,
+            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED)
         if decision.latest or not minimum:
             return decision
         services = service.get_all_at_minimum_version(context, self.BINARY)
         hosts = sorted({service.host for service in services})
-        return pinning.resolve(self.API_NAME, configured, history,
-                               minimum_version=minimum, hosts=hosts,
-                               binary=self.BINARY)
+        return pinning.resolve(
+            self.API_NAME, configured, history, minimum_version=minimum,
+            hosts=hosts, binary=self.BINARY,
+            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED)
 
-    def _resolve_locked(self, context, log_unchanged):
+    def _resolve_locked(self, context, log_unchanged, fresh=False):
         previous = self.decision
-        decision = self._decide(context)
+        decision = self._decide(context, fresh=fresh)
         client = self._build_client(decision.cap)
         self._state = (decision, client)
         if log_unchanged or decision != previous:
@@ -190,20 +203,28 @@ class PinnedRPCAPI(object):
                               self.API_NAME)
         return self._state
 
-    def resolve(self, context):
+    def resolve(self, context, fresh=False):
         """Decide the version cap again and swap in a new client.
 
         The new decision and client replace the current ones only when
         everything succeeded: on error the previous ones stay and the
         error propagates.
 
+        :param fresh: for ``auto``, read the minimum service version from
+            the database, not from a cached answer: an explicit
+            re-resolution (a reload) must see an upgrade at once. On a
+            host without database access the conductor skips its cache
+            too. Decisions made again on use never ask for it.
         :returns: the new PinDecision.
         :raises InvalidPin, ServiceTooOld, InvalidHistory: see
-            :func:`nova_versioning.rpc.pinning.resolve`; or any error of
-            the minimum version lookup.
+            :func:`nova_versioning.rpc.pinning.resolve` (ServiceTooOld: this
+            service is older than every receiver, and the API does not
+            expect that, see NEWER_RECEIVERS_EXPECTED); or any error of the
+            minimum version lookup.
         """
         with self._resolve_lock:
-            return self._resolve_locked(context, log_unchanged=True)[0]
+            return self._resolve_locked(context, log_unchanged=True,
+                                        fresh=fresh)[0]
 
     def adopt(self, decision):
         """Use an earlier decision until the next resolve.
@@ -282,9 +303,10 @@ class PinnedAPIs(object):
         """[(api_name, current decision or None)]."""
         return [(api.API_NAME, api.decision) for api in self]
 
-    def resolve_all(self, context):
+    def resolve_all(self, context, fresh=False):
         """Resolve every API again.
 
+        :param fresh: passed to each PinnedRPCAPI.resolve().
         :returns: [(api_name, old_decision, new_decision)], old_decision
             None for a first resolve.
         :raises PinResolutionFailed: after trying every API, when some
@@ -293,17 +315,23 @@ class PinnedAPIs(object):
         """
         changes = []
         failures = []
+        unresolved = []
         for api in self:
             old = api.decision
             try:
-                new = api.resolve(context)
+                new = api.resolve(context, fresh=fresh)
             except Exception as exc:
-                # Reported once, by the caller, through PinResolutionFailed.
+                # Reported once, by the caller, through PinResolutionFailed
+                # (ServiceTooOld included: this service is older than
+                # receivers it did not expect to be newer).
                 failures.append((api.API_NAME, exc))
+                if old is None:
+                    unresolved.append(api.API_NAME)
                 continue
             LOG.info(pinning.change_message(old, new))
             changes.append((api.API_NAME, old, new))
         if failures:
             raise exception.PinResolutionFailed(failures=failures,
-                                                changes=changes)
+                                                changes=changes,
+                                                unresolved=unresolved)
         return changes

@@ -15,7 +15,9 @@ An ``[upgrade_levels]/<api>`` value is one of:
 
 * unset or empty: the latest RPC version of the API in the history;
 * ``auto``: the RPC version spoken by the oldest receiver, given its
-  minimum service version (read by the caller);
+  minimum service version (read by the caller). When every receiver runs
+  newer code than this one, what happens is the API's stance, given by the
+  caller (see :func:`resolve`);
 * an explicit ``X.Y`` of the current major version, no older than what the
   oldest supported release speaks and no newer than this code knows;
 * a release name of the history, no older than the oldest supported.
@@ -204,6 +206,23 @@ def _is_latest(api, cap, history):
             == nv_history.parse_rpc_version(history.latest_rpc_version(api)))
 
 
+def _too_old(api, binary, minimum_version, history):
+    message = (
+        'This service is older than the %(binary)s services it sends '
+        '%(api)s RPC messages to: their minimum service version is '
+        '%(minver)d, newer than %(thisver)s, the newest service version this '
+        'code knows (history %(name)s), so it cannot tell which %(api)s RPC '
+        'version they accept. Upgrade this service to service version '
+        '%(minver)d or newer: the services sending %(api)s RPC messages are '
+        'upgraded before the %(binary)s services.'
+        % {'binary': binary, 'api': api, 'minver': minimum_version,
+           'thisver': history.describe(history.service_version),
+           'name': history.name})
+    return exception.ServiceTooOld(message=message,
+                                   thisver=history.service_version,
+                                   minver=minimum_version)
+
+
 def _auto_cap(api, binary, minimum_version, history):
     try:
         return history.rpc_version(api, minimum_version)
@@ -221,7 +240,7 @@ def _auto_cap(api, binary, minimum_version, history):
 
 
 def resolve(api, configured, history, minimum_version=None, hosts=(),
-            binary=None):
+            binary=None, newer_receivers_expected=False):
     """Decide the version cap of ``api``.
 
     :param configured: the [upgrade_levels]/<api> value (None: unset).
@@ -232,7 +251,16 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
         kept only when the decision is back-levelled.
     :param binary: the receiving binary, for messages; "nova-<api>" when
         not given.
+    :param newer_receivers_expected: the API's stance on ``auto`` with a
+        minimum newer than this code's history. True: newer receivers are
+        normal for this API (its receivers are upgraded first, as the
+        conductors are), they read this code's latest version, which is
+        the cap. False: this service was left behind by an upgrade (a
+        controller still old while the computes it sends to are newer),
+        and resolution refuses with ServiceTooOld.
     :raises InvalidPin: see :func:`parse_pin`.
+    :raises ServiceTooOld: ``auto`` with receivers newer than this code,
+        unless ``newer_receivers_expected``.
     :raises InvalidHistory: ``auto`` with a minimum whose history entry
         lacks the API, or a history without the API.
     :raises ValueError: ``auto`` without a (non-negative) minimum version.
@@ -257,10 +285,13 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
                            source=SOURCE_AUTO, minimum_version=0,
                            latest=True, cacheable=False, binary=binary)
     if minimum_version > history.service_version:
-        # Every receiver runs newer code than this service: they all read
-        # the newest version this code can send. (An upgrade that puts
-        # controllers first leaves old computes in this state, pinning the
-        # conductor API; refusing to start them would stall the upgrade.)
+        # Every receiver runs newer code than this service.
+        if not newer_receivers_expected:
+            # Its receivers are upgraded after it: it was left behind.
+            raise _too_old(api, binary, minimum_version, history)
+        # Its receivers are upgraded first (old computes sending to
+        # upgraded conductors): they all read the newest version this
+        # code can send; refusing would stall the upgrade.
         return PinDecision(api=api, configured=configured,
                            cap=history.latest_rpc_version(api),
                            source=SOURCE_AUTO,

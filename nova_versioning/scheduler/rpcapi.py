@@ -28,6 +28,10 @@ class SchedulerAPI(client.PinnedRPCAPI):
     BINARY = 'nova-scheduler'
     TOPIC = 'scheduler'
     RPC_API_VERSION = '2.2'
+    # Schedulers are controllers, upgraded with or after the conductors
+    # sending to them: a sender older than every scheduler was left
+    # behind, refused (ServiceTooOld).
+    NEWER_RECEIVERS_EXPECTED = False
 
     def select_destinations(self, ctxt, spec, limit=None):
         """Call: hosts for ``spec``; limit is dropped below 2.1."""

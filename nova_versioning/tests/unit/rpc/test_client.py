@@ -18,10 +18,12 @@ import fixtures
 
 from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.conductor import rpcapi as conductor_rpcapi
+from nova_versioning.db import api as db_api
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import history
 from nova_versioning import objects
+from nova_versioning.objects import service as service_obj
 from nova_versioning.rpc import client
 from nova_versioning.rpc import pinning
 from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
@@ -49,6 +51,15 @@ class TestSampleAPIs(base.TestCase):
              ('conductor', 'nova-conductor', 'conductor'),
              ('scheduler', 'nova-scheduler', 'scheduler')],
             [(cls.API_NAME, cls.BINARY, cls.TOPIC) for cls in SAMPLE_APIS])
+
+    def test_declared_stance_on_newer_receivers(self):
+        # Conductors are upgraded first; computes last, schedulers with
+        # the controllers.
+        self.assertEqual(
+            [('compute', False), ('conductor', True), ('scheduler', False)],
+            [(cls.API_NAME, cls.NEWER_RECEIVERS_EXPECTED)
+             for cls in SAMPLE_APIS])
+        self.assertIs(False, client.PinnedRPCAPI.NEWER_RECEIVERS_EXPECTED)
 
     def test_every_api_has_an_option(self):
         for cls in SAMPLE_APIS:
@@ -200,25 +211,101 @@ class TestResolve(_ClientTestCase):
         self.assertIn('Keeping compute RPC version cap 6.5: could not decide '
                       'it again: db down', self.log.output)
 
-    def test_receivers_newer_than_this_code(self):
-        self.register('c1')
-        self.pin('compute', 'auto')
-        older_code = history.VersionHistory(
+    def _older_code(self):
+        # This code stops at pike (service version 6); the records are
+        # queens (7).
+        return history.VersionHistory(
             'older', history.SERVICE_VERSION_HISTORY[:7],
             {'liberty': 1, 'mitaka': 2, 'newton': 3, 'ocata': 5, 'pike': 6},
             'ocata')
-        api = compute_rpcapi.ComputeAPI(self.transport, history=older_code)
-        # They all read the newest version this older code can send (the
-        # state of old computes pinning the conductor API once the
-        # controllers are upgraded).
+
+    def test_receivers_newer_than_this_code_refused_for_compute(self):
+        # A controller left behind: every compute runs newer code.
+        self.register('c1')
+        self.pin('compute', 'auto')
+        api = compute_rpcapi.ComputeAPI(self.transport,
+                                        history=self._older_code())
+        exc = self.assertRaises(exception.ServiceTooOld, api.resolve,
+                                self.context)
+        self.assertEqual((6, 7), (exc.thisver, exc.minver))
+        self.assertEqual(
+            'This service is older than the nova-compute services it sends '
+            'compute RPC messages to: their minimum service version is 7, '
+            'newer than 6 (pike), the newest service version this code '
+            'knows (history older), so it cannot tell which compute RPC '
+            'version they accept. Upgrade this service to service version 7 '
+            'or newer: the services sending compute RPC messages are '
+            'upgraded before the nova-compute services.', str(exc))
+        self.assertIsNone(api.decision)
+        self.assertRaises(exception.RPCClientNotResolved, getattr, api,
+                          'client')
+
+    def test_receivers_newer_than_this_code_refused_for_scheduler(self):
+        self.register('s1', binary='nova-scheduler')
+        self.pin('scheduler', 'auto')
+        api = scheduler_rpcapi.SchedulerAPI(self.transport,
+                                            history=self._older_code())
+        exc = self.assertRaises(exception.ServiceTooOld, api.resolve,
+                                self.context)
+        self.assertIn('older than the nova-scheduler services it sends '
+                      'scheduler RPC messages to', str(exc))
+
+    def test_refusal_keeps_the_previous_pin(self):
+        self.register('c1', 'pike')
+        self.pin('compute', 'auto')
+        api = compute_rpcapi.ComputeAPI(self.transport,
+                                        history=self._older_code())
         decision = api.resolve(self.context)
-        self.assertEqual(('6.4', 7, True, ()),
+        self.assertEqual('6.4', decision.cap)
+        # c1 is upgraded past this code.
+        objects.Service.get_by_host_and_binary(
+            self.context, 'c1', 'nova-compute').save()
+        self.assertRaises(exception.ServiceTooOld, api.resolve,
+                          self.context)
+        self.assertIs(decision, api.decision)
+        self.assertEqual('6.4', api.client.version_cap)
+
+    def test_receivers_newer_than_this_code_expected_for_conductor(self):
+        # Computes not yet upgraded next to upgraded conductors: the
+        # conductors read the newest version this older code can send.
+        self.register('ctl1', binary='nova-conductor')
+        self.pin('conductor', 'auto')
+        api = conductor_rpcapi.ConductorAPI(self.transport,
+                                            history=self._older_code())
+        decision = api.resolve(self.context)
+        self.assertEqual(('3.2', 7, True, ()),
                          (decision.cap, decision.minimum_version,
                           decision.latest, decision.hosts))
-        self.assertEqual('6.4', api.client.version_cap)
-        self.assertIn('Automatically selected compute RPC version 6.4 from '
-                      'minimum service version 7 (the latest version)',
+        self.assertEqual('3.2', api.client.version_cap)
+        self.assertIn('Automatically selected conductor RPC version 3.2 '
+                      'from minimum service version 7 (the latest version)',
                       self.log.output)
+
+    def test_stance_is_the_class_attribute(self):
+        # The same API, declared the other way round.
+        class Tolerant(compute_rpcapi.ComputeAPI):
+            NEWER_RECEIVERS_EXPECTED = True
+
+        class Strict(conductor_rpcapi.ConductorAPI):
+            NEWER_RECEIVERS_EXPECTED = False
+
+        self.register('c1')
+        self.register('ctl1', binary='nova-conductor')
+        self.pin('compute', 'auto')
+        self.pin('conductor', 'auto')
+        older = self._older_code()
+        self.assertEqual('6.4', Tolerant(self.transport, history=older)
+                         .resolve(self.context).cap)
+        self.assertRaises(exception.ServiceTooOld,
+                          Strict(self.transport, history=older).resolve,
+                          self.context)
+
+    def test_pinned_values_ignore_newer_receivers(self):
+        self.register('c1')
+        self.pin('compute', 'pike')
+        api = compute_rpcapi.ComputeAPI(self.transport,
+                                        history=self._older_code())
+        self.assertEqual('6.4', api.resolve(self.context).cap)
 
     def test_failed_resolve_keeps_the_previous_pin(self):
         self.register('c1', 'pike')
@@ -265,6 +352,62 @@ class TestResolve(_ClientTestCase):
         self.assertEqual('6.2', cctxt.version_cap)
 
 
+class TestFreshReads(_ClientTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.register('c1', 'pike')
+        self.pin('compute', 'auto')
+        self.api = compute_rpcapi.ComputeAPI(self.transport)
+        # Reads the minimum (6) into the cache.
+        self.assertEqual('6.4', self.api.resolve(self.context).cap)
+
+    def upgrade_behind_the_cache(self):
+        # Another process upgrades c1: this process's cache is not told.
+        record = objects.Service.get_by_host_and_binary(
+            self.context, 'c1', 'nova-compute')
+        db_api.service_update(self.context, record.id, {'version': 7})
+
+    def test_fresh_resolve_reads_past_the_cache(self):
+        self.upgrade_behind_the_cache()
+        self.assertEqual('6.4', self.api.resolve(self.context).cap)
+        self.assertEqual('6.5',
+                         self.api.resolve(self.context, fresh=True).cap)
+        # The fresh answer replaced the cached one.
+        self.assertEqual(7, service_obj.MIN_VERSION_CACHE.peek(
+            'nova-compute'))
+        self.assertEqual('6.5', self.api.resolve(self.context).cap)
+
+    def test_fresh_is_passed_to_the_minimum_read(self):
+        with mock.patch(MIN_VERSION, return_value=7) as get_minimum:
+            self.api.resolve(self.context, fresh=True)
+            self.api.resolve(self.context)
+        self.assertEqual(
+            [mock.call(self.context, 'nova-compute', fresh=True),
+             mock.call(self.context, 'nova-compute', fresh=False)],
+            get_minimum.call_args_list)
+
+    def test_decided_again_on_use_with_the_cache(self):
+        scheduler = scheduler_rpcapi.SchedulerAPI(self.transport)
+        self.pin('scheduler', 'auto')
+        scheduler.resolve(self.context, fresh=True)
+        # No scheduler yet: decided again at the next use, cached read.
+        with mock.patch(MIN_VERSION, return_value=0) as get_minimum:
+            scheduler.client
+        get_minimum.assert_called_once_with(mock.ANY, 'nova-scheduler',
+                                            fresh=False)
+
+    def test_resolve_all_passes_fresh(self):
+        self.upgrade_behind_the_cache()
+        apis = client.PinnedAPIs([self.api])
+        self.assertEqual([('compute', '6.4', '6.4')],
+                         [(name, old.cap, new.cap) for name, old, new
+                          in apis.resolve_all(self.context)])
+        self.assertEqual([('compute', '6.4', '6.5')],
+                         [(name, old.cap, new.cap) for name, old, new
+                          in apis.resolve_all(self.context, fresh=True)])
+
+
 class TestPinnedAPIs(_ClientTestCase):
 
     def test_holder(self):
@@ -300,6 +443,34 @@ class TestPinnedAPIs(_ClientTestCase):
                       self.log_lines())
         self.assertIn('scheduler RPC version cap unchanged at 2.2',
                       self.log_lines())
+
+    def test_refusal_is_a_failure_like_the_others(self):
+        # A first resolution refused: nothing to keep, and said so.
+        self.register('c1')
+        self.pin('compute', 'auto')
+        older = history.VersionHistory(
+            'older', history.SERVICE_VERSION_HISTORY[:7],
+            {'liberty': 1, 'mitaka': 2, 'newton': 3, 'ocata': 5, 'pike': 6},
+            'ocata')
+        compute = compute_rpcapi.ComputeAPI(self.transport, history=older)
+        scheduler = scheduler_rpcapi.SchedulerAPI(self.transport,
+                                                  history=older)
+        apis = client.PinnedAPIs([compute, scheduler])
+        exc = self.assertRaises(exception.PinResolutionFailed,
+                                apis.resolve_all, self.context)
+        self.assertEqual(['compute'], [name for name, _ in exc.failures])
+        self.assertIsInstance(exc.failures[0][1], exception.ServiceTooOld)
+        self.assertEqual(['compute'], exc.unresolved)
+        self.assertEqual('2.1', scheduler.decision.cap)
+        self.assertIsNone(compute.decision)
+        self.assertTrue(str(exc).startswith(
+            'Could not resolve the RPC version cap of compute (ServiceTooOld: '
+            'This service is older than the nova-compute services it sends '
+            'compute RPC messages to'), str(exc))
+        self.assertTrue(str(exc).endswith(
+            'upgraded before the nova-compute services.): no previous cap '
+            'to keep for compute.'), str(exc))
+        self.assertNotIn('\n', str(exc))
 
     def test_one_failure_does_not_stop_the_others(self):
         self.register('c1', 'ocata')

@@ -27,6 +27,7 @@ load_tests = testscenarios.load_tests_apply_scenarios
 INVALID = 'invalid'
 NEWER = 'newer'
 NO_API = 'no-api'
+TOO_OLD = 'too-old'
 
 HOSTS = ('host-b', 'host-a')
 
@@ -206,9 +207,13 @@ VALUES = {
 }
 
 # Per history and API: minimum service version -> cap for auto, or
-# NEWER (receivers newer than the history: this code's latest, since they
-# all read it) or NO_API (the entry at the minimum lacks the API).
-# Minimum 0 is always the latest, uncached.
+# NEWER (receivers newer than the history) or NO_API (the entry at the
+# minimum lacks the API). Minimum 0 is always the latest, uncached.
+# With NEWER the API's stance decides: newer receivers expected (the
+# conductor API: computes meet upgraded conductors in every upgrade) gives
+# this code's latest version, which they all read; not expected (the
+# default; the compute and scheduler APIs: a controller left behind)
+# raises ServiceTooOld.
 AUTO = {
     'default': {
         'compute': {1: '6.0', 2: '6.1', 3: '6.2', 4: '6.2', 5: '6.3',
@@ -232,9 +237,12 @@ AUTO = {
 }
 
 SERVICE_VERSION = {'default': 7, 'small': 3, 'late': 3, 'major': 3}
+# How messages name each history's newest service version.
+DESCRIBED = {'default': '7 (queens)', 'small': '3 (gamma)',
+             'late': '3 (two)', 'major': '3 (z)'}
 
 
-def _expected(hist, api, value, minimum):
+def _expected(hist, api, value, minimum, newer_expected):
     if value in COMMON:
         outcome = COMMON[value]
     else:
@@ -258,11 +266,22 @@ def _expected(hist, api, value, minimum):
     if cap == NO_API:
         return cap
     if cap == NEWER:
+        if not newer_expected:
+            return TOO_OLD
         return {'source': 'auto', 'cap': latest, 'latest': True,
                 'minimum_version': minimum, 'hosts': (), 'cacheable': True}
     return {'source': 'auto', 'cap': cap, 'latest': cap == latest,
             'minimum_version': minimum,
             'hosts': () if cap == latest else HOSTS, 'cacheable': True}
+
+
+def _stances(hist, value, minimum):
+    # The stance matters only to auto with newer receivers: every other
+    # value is tried with both where receivers are newer, and with the
+    # default elsewhere.
+    is_auto = value in COMMON and COMMON[value] == ('auto', None)
+    newer = minimum is not None and minimum > SERVICE_VERSION[hist]
+    return (False, True) if is_auto or newer else (False,)
 
 
 def _scenarios():
@@ -271,11 +290,15 @@ def _scenarios():
         for api, values in by_api.items():
             for value in list(COMMON) + list(values):
                 for minimum in MINIMUMS[hist]:
-                    name = '%s-%s-%r-min%s' % (hist, api, value, minimum)
-                    scenarios.append((name, {
-                        'hist': hist, 'api': api, 'value': value,
-                        'minimum': minimum,
-                        'expected': _expected(hist, api, value, minimum)}))
+                    for stance in _stances(hist, value, minimum):
+                        name = '%s-%s-%r-min%s%s' % (
+                            hist, api, value, minimum,
+                            '-newer-expected' if stance else '')
+                        scenarios.append((name, {
+                            'hist': hist, 'api': api, 'value': value,
+                            'minimum': minimum, 'newer_expected': stance,
+                            'expected': _expected(hist, api, value, minimum,
+                                                  stance)}))
     return scenarios
 
 
@@ -286,7 +309,8 @@ class TestResolveEveryCombination(base.TestCase):
     def _resolve(self):
         return pinning.resolve(self.api, self.value,
                                HISTORIES[self.hist],
-                               minimum_version=self.minimum, hosts=HOSTS)
+                               minimum_version=self.minimum, hosts=HOSTS,
+                               newer_receivers_expected=self.newer_expected)
 
     def test_resolve(self):
         expected = self.expected
@@ -297,6 +321,18 @@ class TestResolveEveryCombination(base.TestCase):
                                        ALLOWED[self.hist][self.api]))
             self.assertTrue(str(exc).startswith(prefix),
                             '%r does not start with %r' % (str(exc), prefix))
+            self.assertNotIn('\n', str(exc))
+        elif expected == TOO_OLD:
+            exc = self.assertRaises(exception.ServiceTooOld, self._resolve)
+            self.assertEqual(SERVICE_VERSION[self.hist], exc.thisver)
+            self.assertEqual(self.minimum, exc.minver)
+            self.assertIn('This service is older than the nova-%s services '
+                          'it sends %s RPC messages to: their minimum '
+                          'service version is %d, newer than %s'
+                          % (self.api, self.api, self.minimum,
+                             DESCRIBED[self.hist]), str(exc))
+            self.assertIn('Upgrade this service to service version %d or '
+                          'newer' % self.minimum, str(exc))
             self.assertNotIn('\n', str(exc))
         elif expected == NO_API:
             exc = self.assertRaises(exception.InvalidHistory, self._resolve)
@@ -387,6 +423,33 @@ class TestPinningEdges(base.TestCase):
     def test_negative_minimum(self):
         self.assertRaises(ValueError, pinning.resolve, 'compute', 'auto',
                           DEFAULT, minimum_version=-1)
+
+    def test_newer_receivers_refused_by_default(self):
+        exc = self.assertRaises(exception.ServiceTooOld, pinning.resolve,
+                                'compute', 'auto', DEFAULT,
+                                minimum_version=8)
+        self.assertEqual(
+            'This service is older than the nova-compute services it sends '
+            'compute RPC messages to: their minimum service version is 8, '
+            'newer than 7 (queens), the newest service version this code '
+            'knows (history default), so it cannot tell which compute RPC '
+            'version they accept. Upgrade this service to service version 8 '
+            'or newer: the services sending compute RPC messages are '
+            'upgraded before the nova-compute services.', str(exc))
+        self.assertEqual((7, 8), (exc.thisver, exc.minver))
+
+    def test_newer_receivers_expected(self):
+        decision = pinning.resolve('conductor', 'auto', DEFAULT,
+                                   minimum_version=8, hosts=['ctl1'],
+                                   newer_receivers_expected=True)
+        self.assertEqual(('3.2', 8, True, (), True),
+                         (decision.cap, decision.minimum_version,
+                          decision.latest, decision.hosts,
+                          decision.cacheable))
+        self.assertEqual(
+            'Automatically selected conductor RPC version 3.2 from minimum '
+            'service version 8 (the latest version)',
+            pinning.audit_message(decision))
 
     def test_decision_is_frozen(self):
         decision = pinning.resolve('compute', None, DEFAULT)
