@@ -41,55 +41,102 @@ class RPCPinningTestsMixin(object):
                                                       binary)
 
     def _start_fleet(self):
-        self.start_service('conductor', 'ctl1')
-        self.start_service('compute', 'cpu-old', release='pike')
-        self.start_service('compute', 'cpu-new')
+        fleet = {'ctl1': self.start_service('conductor', 'ctl1')}
+        # Oldest first: guard 1 refuses a compute older than the others.
+        fleet['cpu-old'] = self.start_service('compute', 'cpu-old',
+                                              release='ocata')
+        fleet['cpu-new'] = self.start_service('compute', 'cpu-new')
+        return fleet
+
+    def _send_everything(self, api, host, uuid):
+        """Every method of the compute API once: two calls, two casts.
+
+        :returns: {method: 'accepted' or 'rejected'} for the calls; the
+            casts are judged by what the compute handled.
+        """
+        outcome = {}
+        for method, call in (
+                ('ping', lambda: api.ping(self.context, host, 'hello',
+                                          trace_id='t1')),
+                ('get_host_uptime',
+                 lambda: api.get_host_uptime(self.context, host))):
+            try:
+                call()
+                outcome[method] = 'accepted'
+            except messaging.RemoteError as exc:
+                self.assertEqual('UnsupportedVersion', exc.exc_type)
+                outcome[method] = 'rejected'
+        api.reboot_instance(self.context, host, uuid, reboot_type='HARD')
+        api.backup_instance(self.context, host, uuid, 'nightly', rotation=2)
+        return outcome
 
     def test_auto_pin_is_accepted_by_old_compute_unpinned_is_rejected(self):
-        self._start_fleet()
+        # An ocata compute accepts compute RPC 6.3 at most; this code's
+        # latest is 6.5. Per method, what each client sends (by hand from
+        # compute/rpcapi.py):
+        #
+        #   method           kind  auto (cap 6.3)  unpinned (6.5)
+        #   ping             call  6.0             6.5 (trace_id)
+        #   get_host_uptime  call  6.1             6.1
+        #   reboot_instance  cast  6.2             6.2
+        #   backup_instance  cast  6.3             6.4 (rotation)
+        cpu_old = self._start_fleet()['cpu-old']
         self.flags(compute='auto', group='upgrade_levels')
         api = compute_rpcapi.ComputeAPI(self.transport)
         decision = api.resolve(self.context)
-        self.assertEqual('6.4', decision.cap)
-        self.assertEqual('auto', decision.source)
-        self.assertEqual(6, decision.minimum_version)
-        self.assertEqual(('cpu-old',), decision.hosts)
+        self.assertEqual(('auto', '6.3', 5, ('cpu-old',)),
+                         (decision.source, decision.cap,
+                          decision.minimum_version, decision.hosts))
 
-        for host, version in (('cpu-old', '6.4'), ('cpu-new', '6.5')):
-            answer = api.ping(self.context, host, 'hello', trace_id='t1')
-            # 6.5 would carry trace_id; capped at 6.4 it is dropped. The
+        everything = {'ping': 1, 'get_host_uptime': 1, 'reboot_instance': 1,
+                      'backup_instance': 1}
+        for host, version, conductor in (('cpu-old', '6.3', '3.1'),
+                                         ('cpu-new', '6.5', '3.2')):
+            answer = api.ping(self.context, host, 'hello', trace_id='t0')
+            # Capped at 6.3, ping goes as 6.0 and trace_id is dropped. The
             # computes' own clients are not pinned: each sends the latest
             # version its code knows.
             self.assertEqual({'service': 'nova-compute', 'host': host,
                               'payload': 'hello', 'trace_id': None,
                               'version': version,
                               'caps': {'compute': version,
-                                       'conductor': '3.2'}}, answer)
-            self.assertIsInstance(api.get_host_uptime(self.context, host),
-                                  int)
-            api.reboot_instance(self.context, host, 'uuid-1',
-                                reboot_type='SOFT')
-            api.backup_instance(self.context, host, 'uuid-1', 'nightly',
-                                rotation=2)
-        expected = {'ping': 1, 'get_host_uptime': 1, 'reboot_instance': 1,
-                    'backup_instance': 1}
-        for host in ('cpu-old', 'cpu-new'):
+                                       'conductor': conductor}}, answer)
+            self.assertEqual(
+                {'ping': 'accepted', 'get_host_uptime': 'accepted'},
+                self._send_everything(api, host, 'uuid-%s' % host))
+            expected = dict(everything, ping=2)
             self.wait_for(lambda: self._compute_stats(host) == expected,
                           what='the casts to %s' % host)
-        self.assertEqual(expected, self._compute_stats('cpu-old'))
+        # Every call and every cast of the pinned client was handled.
+        self.assertEqual({'ping': 2, 'get_host_uptime': 1,
+                          'reboot_instance': 1, 'backup_instance': 1},
+                         self._compute_stats('cpu-old'))
 
-        # The same client unpinned: the old compute rejects what it sends.
+        # The same client unpinned: the old compute rejects exactly the
+        # messages that need 6.4 or 6.5, a call and a cast.
         self.flags(compute=None, group='upgrade_levels')
-        decision = api.resolve(self.context)
-        self.assertEqual('6.5', decision.cap)
-        exc = self.assertRaises(messaging.RemoteError, api.ping,
-                                self.context, 'cpu-old', 'hello',
-                                trace_id='t2')
-        self.assertEqual('UnsupportedVersion', exc.exc_type)
-        self.assertEqual(expected, self._compute_stats('cpu-old'))
-        # The new compute takes it, trace_id included.
+        self.assertEqual('6.5', api.resolve(self.context).cap)
+        log_offset = cpu_old.log_size()
+        self.assertEqual(
+            {'ping': 'rejected', 'get_host_uptime': 'accepted'},
+            self._send_everything(api, 'cpu-old', 'uuid-cpu-old'))
+        # The rejected cast: the compute logs it and does not handle it.
+        cpu_old.wait_for_log(r'Endpoint does not support RPC version 6\.4\. '
+                             r'Attempted method: backup_instance',
+                             start=log_offset, timeout=30)
+        self.wait_for(lambda: self._compute_stats('cpu-old').get(
+            'reboot_instance') == 2, what='the accepted cast to cpu-old')
+        self.assertEqual({'ping': 2, 'get_host_uptime': 2,
+                          'reboot_instance': 2, 'backup_instance': 1},
+                         self._compute_stats('cpu-old'))
+        # The new compute takes everything, trace_id included.
+        self.assertEqual({'ping': 'accepted', 'get_host_uptime': 'accepted'},
+                         self._send_everything(api, 'cpu-new', 'uuid-2'))
         self.assertEqual('t2', api.ping(self.context, 'cpu-new', 'hello',
                                         trace_id='t2')['trace_id'])
+        self.wait_for(lambda: self._compute_stats('cpu-new') == {
+            'ping': 4, 'get_host_uptime': 2, 'reboot_instance': 2,
+            'backup_instance': 2}, what='the casts to cpu-new')
 
     def test_compute_registers_and_heartbeats_through_conductor(self):
         self.start_service('conductor', 'ctl1')
@@ -149,6 +196,38 @@ class RPCPinningTestsMixin(object):
             rows = conn.exec_driver_sql(
                 "SELECT id FROM services WHERE host = 'remote2'").fetchall()
         self.assertEqual([], rows)
+
+    def test_fresh_read_through_the_conductor_skips_its_cache(self):
+        # This process plays a compute: no database, every read goes to
+        # the conductor, whose cache would hide an upgrade for an hour.
+        self.start_service('conductor', 'ctl1', extra={
+            'versioning': {'minimum_version_cache_ttl': 3600}})
+        with nv_fixtures.OlderRelease('pike'):
+            objects.Service(self.context, host='cpu-old',
+                            binary='nova-compute', topic='compute').create()
+        engine = self.db.engine
+        self._without_database()
+        self.flags(compute='auto', group='upgrade_levels')
+        api = compute_rpcapi.ComputeAPI(self.transport)
+        # Primes the conductor's cache with the pike minimum.
+        self.assertEqual('6.4', api.resolve(self.context).cap)
+
+        # cpu-old is upgraded; the conductor is not told.
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE services SET version = 7 WHERE host = 'cpu-old'")
+        get_minimum = objects.Service.get_minimum_version
+        self.assertEqual(6, get_minimum(self.context, 'nova-compute'))
+        self.assertEqual('6.4', api.resolve(self.context).cap)
+        # A fresh read (what a reload asks for) sees it at once...
+        self.assertEqual(7, get_minimum(self.context, 'nova-compute',
+                                        fresh=True))
+        decision = api.resolve(self.context, fresh=True)
+        self.assertEqual(('6.5', 7, True),
+                         (decision.cap, decision.minimum_version,
+                          decision.latest))
+        # ...and its answer is what the conductor caches from then on.
+        self.assertEqual(7, get_minimum(self.context, 'nova-compute'))
 
     def test_indirection_refuses_what_is_not_remotable(self):
         self.start_service('conductor', 'ctl1')
