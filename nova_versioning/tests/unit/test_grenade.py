@@ -27,6 +27,7 @@ import fixtures
 
 from nova_versioning.cmd import grenade
 from nova_versioning.grenade import load
+from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
 from nova_versioning.tests import base
 
@@ -72,7 +73,8 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         proc = subprocess.run(
             [sys.executable, '-c', script, '--stage-seconds', '0.5',
              '--report', report] + list(args),
-            capture_output=True, text=True, timeout=300, cwd=self.tmp)
+            capture_output=True, text=True, timeout=300, cwd=self.tmp,
+            env=process.child_env())
         with open(report) as f:
             return proc, json.load(f)
 
@@ -190,7 +192,8 @@ class GrenadeEmbeddedTestCase(base.TestCase):
     def test_at_least_three_computes(self):
         proc = subprocess.run(
             [sys.executable, '-c', SCRIPT, '--computes', '2'],
-            capture_output=True, text=True, timeout=60, cwd=self.tmp)
+            capture_output=True, text=True, timeout=60, cwd=self.tmp,
+            env=process.child_env())
         self.assertNotEqual(0, proc.returncode, proc.stderr)
         self.assertIn('argument --computes: Invalid Integer(min=3',
                       proc.stderr)
