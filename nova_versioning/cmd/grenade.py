@@ -21,9 +21,13 @@ on a SQLite file and an in-process transport. real starts real service
 processes on RabbitMQ and a database (a fresh MariaDB or PostgreSQL
 database provisioned as openstack_citest, or --db-url).
 
-Prints a table of the stages and writes a JSON report. Exits 0 when no
-message was rejected or lost and every pin and refusal was as expected,
-1 otherwise, 2 on a usage or environment error.
+Prints a table of the stages and writes a JSON report, also when a stage
+raises (the report then names the stage and the error). Exits 0 when no
+message was rejected or lost and every pin, log line and refusal was as
+expected, 1 otherwise, 2 on a usage error or when the fleet could not be
+set up. In real mode a failed run keeps its temporary work directory (the
+service logs and configuration files) and prints its path; a passing run
+removes it.
 """
 
 import json
@@ -33,6 +37,7 @@ import sys
 import tempfile
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
@@ -45,6 +50,7 @@ from nova_versioning import objects
 from nova_versioning import rpc
 
 CONF = nv_conf.CONF
+LOG = logging.getLogger(__name__)
 PROG = 'nova-versioning-grenade'
 
 cli_opts = [
@@ -65,8 +71,9 @@ cli_opts = [
     cfg.StrOpt('backend', default='threading',
                choices=['threading', 'eventlet'],
                help='real mode: oslo.service backend of the services.'),
-    cfg.IntOpt('computes', default=3, min=2, max=20,
-               help='How many computes.'),
+    cfg.IntOpt('computes', default=3, min=3, max=20,
+               help='How many computes (at least three: one upgraded '
+                    'first, one in the middle, one last).'),
     cfg.FloatOpt('stage-seconds', default=3.0, min=0.5,
                  help='How long the load runs in each stage.'),
     cfg.StrOpt('report', default='grenade-report.json',
@@ -76,7 +83,8 @@ cli_opts = [
                     'every [upgrade_levels] option unset.'),
     cfg.StrOpt('workdir',
                help='Directory for state, configuration and logs (kept); '
-                    'a temporary one, removed afterwards, by default.'),
+                    'by default a temporary one, removed afterwards unless '
+                    'a real-mode run failed.'),
 ]
 
 
@@ -138,33 +146,65 @@ def _setup(workdir, cleanups):
     return fleet, levels
 
 
+def _setup_failed(exc):
+    LOG.exception('Setting up the fleet failed')
+    message = common.describe_error(exc)
+    if message is None:
+        lines = str(exc).strip().splitlines() or ['']
+        message = '%s: %s' % (type(exc).__name__, lines[0])
+    sys.stderr.write('%s: error: %s\n' % (PROG, message))
+    return {'ok': False, 'stages': [], 'releases': None,
+            'error': {'stage': 0, 'name': 'setup', 'error': message}}
+
+
+def _dispose_workdir(workdir, ok):
+    """Remove a temporary workdir, unless a real-mode run failed.
+
+    :returns: the path when the directory is kept, else None.
+    """
+    if CONF.workdir:
+        return workdir
+    if CONF.mode == 'real' and not ok:
+        return workdir
+    shutil.rmtree(workdir, ignore_errors=True)
+    return None
+
+
 def run():
     objects.register_all()
     workdir = CONF.workdir or tempfile.mkdtemp(prefix='nv-grenade-')
     os.makedirs(workdir, exist_ok=True)
     cleanups = []
+    code = 1
     try:
-        fleet, levels = _setup(workdir, cleanups)
-        history = nv_history.get_history(CONF)
-        report = scenario.Scenario(
-            fleet, history, _runner_conf(levels),
-            computes=CONF.computes,
-            stage_seconds=CONF.stage_seconds).run()
+        try:
+            fleet, levels = _setup(workdir, cleanups)
+            history = nv_history.get_history(CONF)
+        except Exception as exc:
+            report = _setup_failed(exc)
+            code = 2
+        else:
+            report = scenario.Scenario(
+                fleet, history, _runner_conf(levels),
+                computes=CONF.computes,
+                stage_seconds=CONF.stage_seconds).run()
     finally:
         for cleanup in reversed(cleanups):
             try:
                 cleanup()
             except Exception as exc:
                 sys.stderr.write('%s: cleanup failed: %s\n' % (PROG, exc))
-        if not CONF.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     report['mode'] = CONF.mode
     report['break'] = CONF['break']
+    report['workdir'] = _dispose_workdir(workdir, report['ok'])
     with open(CONF.report, 'w') as f:
         json.dump(report, f, indent=2, sort_keys=True)
     print(scenario.format_table(report))
     print('Report written to %s' % CONF.report)
-    return 0 if report['ok'] else 1
+    if report['workdir']:
+        print('Service logs and configuration kept in %s'
+              % report['workdir'])
+    return 0 if report['ok'] else code
 
 
 def main(argv=None):

@@ -48,6 +48,9 @@ class ComputeManager(manager.Manager):
         self._lock = threading.Lock()
         self.handled = collections.Counter()
         self.instances = {}
+        # Instance of every cast handled, in order: a load generator that
+        # gives each cast an instance of its own learns which were handled.
+        self._handled_instances = []
 
     def _count(self, method, **details):
         with self._lock:
@@ -65,6 +68,7 @@ class ComputeManager(manager.Manager):
     def reboot_instance(self, context, instance_uuid, reboot_type='SOFT'):
         self._count('reboot_instance')
         with self._lock:
+            self._handled_instances.append(instance_uuid)
             self.instances.setdefault(instance_uuid, []).append(
                 'reboot:%s' % reboot_type)
 
@@ -75,6 +79,7 @@ class ComputeManager(manager.Manager):
     def backup_instance(self, context, instance_uuid, name, rotation=None):
         self._count('backup_instance')
         with self._lock:
+            self._handled_instances.append(instance_uuid)
             self.instances.setdefault(instance_uuid, []).append(
                 'backup:%s:%s' % (name, rotation))
 
@@ -82,3 +87,8 @@ class ComputeManager(manager.Manager):
         """Messages handled per method (any version; for test harnesses)."""
         with self._lock:
             return dict(self.handled)
+
+    def get_handled(self, context, start=0):
+        """Instances of the casts handled, from the start-th (harnesses)."""
+        with self._lock:
+            return self._handled_instances[start:]

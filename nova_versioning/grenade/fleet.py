@@ -13,11 +13,15 @@
 
 Both kinds offer the same operations to the scenario: start a service at a
 release (and learn whether it refused to start, with its one-line reason),
-stop it, reload it, and ask it over RPC what it answers.
+stop it, reload it, read what it logged, and ask it over RPC what it
+answers.
 """
 
+import contextlib
+import logging as std_logging
 import os
 import signal
+import threading
 
 from oslo_config import cfg
 import oslo_messaging as messaging
@@ -55,10 +59,17 @@ class Handle(object):
         self.host = host
         self.release = release
         self.runner = runner
+        # How many handled casts were already read (see Fleet.handled).
+        self.handled_read = 0
+        # In-process services only: the log lines captured.
+        self.log_lines = []
 
 
 class Fleet(object):
     """What the scenario needs from a fleet; see the two kinds below."""
+
+    #: How reload() tells a service to look at its pins again.
+    RELOAD = None
 
     def __init__(self, transport, upgrade_levels):
         self.transport = transport
@@ -88,12 +99,24 @@ class Fleet(object):
                              key=lambda h: h.kind == 'conductor'):
             self.stop(handle)
 
-    def stats(self, handle, timeout=30):
+    def handled(self, handle, timeout=30):
+        """Identities of the casts the compute handled since last asked."""
         target = messaging.Target(topic='compute', server=handle.host,
                                   version='6.0')
         client = rpc.get_client(self.transport, target).prepare(
             timeout=timeout)
-        return client.call(self.context, 'get_stats')
+        ids = client.call(self.context, 'get_handled',
+                          start=handle.handled_read)
+        handle.handled_read += len(ids)
+        return ids
+
+    def log_mark(self, handle):
+        """A position in the log of handle, for log_since()."""
+        raise NotImplementedError()
+
+    def log_since(self, handle, mark):
+        """What the service of handle logged after mark, as text."""
+        raise NotImplementedError()
 
 
 def _first_error_line(text, prog):
@@ -107,11 +130,16 @@ def _first_error_line(text, prog):
 class ProcessFleet(Fleet):
     """Real service processes (setsid) on a real broker and database.
 
+    A service's log is its process's log file, <kind>-<host>.log in the
+    work directory.
+
     :param workdir: where configuration files, logs and state go.
     :param db_url: the database every process with database access uses.
     :param transport_url: the broker.
     :param backend: oslo.service backend of the processes.
     """
+
+    RELOAD = 'SIGHUP'
 
     def __init__(self, workdir, db_url, transport_url, transport,
                  upgrade_levels, backend='threading', report_interval=2):
@@ -172,6 +200,12 @@ class ProcessFleet(Fleet):
                           r'Pin resolution on \w+ failed', timeout=90,
                           start=offset, count=apis)
 
+    def log_mark(self, handle):
+        return handle.runner.log_size()
+
+    def log_since(self, handle, mark):
+        return handle.runner.read_log(mark)
+
 
 def private_conf(overrides):
     """A ConfigOpts of its own for one in-process service.
@@ -190,6 +224,37 @@ def private_conf(overrides):
     return conf
 
 
+class _ThreadCapture(std_logging.Handler):
+    """Keeps the records logged by one thread, formatted, in lines."""
+
+    def __init__(self, lines):
+        super().__init__(std_logging.INFO)
+        self.lines = lines
+        self.thread = threading.get_ident()
+        self.setFormatter(std_logging.Formatter(
+            '%(levelname)s %(name)s %(message)s'))
+
+    def emit(self, record):
+        if record.thread == self.thread:
+            self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def capture_log(lines):
+    """Append to lines what this thread logs (INFO and up) meanwhile."""
+    logger = std_logging.getLogger('nova_versioning')
+    handler = _ThreadCapture(lines)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > std_logging.INFO:
+        logger.setLevel(std_logging.INFO)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 class InProcessFleet(Fleet):
     """Services in this process, on one in-process transport.
 
@@ -197,8 +262,17 @@ class InProcessFleet(Fleet):
     releases run side by side. They share this process's database (the
     computes too: the versioned-objects indirection API is per process).
     A reload is what SIGHUP does on the eventlet backend: the changed
-    configuration, then reset().
+    configuration, then reset(). A service's log is what this process
+    logged while starting or reloading it (those run in the caller's
+    thread; the service's own threads share loggers with the other
+    services, so their records are not told apart).
     """
+
+    RELOAD = 'reset(), what SIGHUP runs on the eventlet backend'
+
+    def _capturing(self, lines, func):
+        with capture_log(lines):
+            return func()
 
     def __init__(self, workdir, transport, upgrade_levels,
                  report_interval=1):
@@ -221,14 +295,20 @@ class InProcessFleet(Fleet):
         conf = private_conf(overrides)
         svc = service.RPCService(conf=conf, host=host,
                                  transport=self.transport, **KINDS[kind])
+        handle = Handle(kind, host, release, svc)
         try:
-            svc.prepare()
+            self._capturing(handle.log_lines, svc.prepare)
         except Exception as exc:
             raise StartRefused(str(exc).splitlines()[0])
-        svc.start()
-        handle = Handle(kind, host, release, svc)
+        self._capturing(handle.log_lines, svc.start)
         self._running.append(handle)
         return handle
 
     def reload(self, handle):
-        handle.runner.reset()
+        self._capturing(handle.log_lines, handle.runner.reset)
+
+    def log_mark(self, handle):
+        return len(handle.log_lines)
+
+    def log_since(self, handle, mark):
+        return '\n'.join(handle.log_lines[mark:])

@@ -13,11 +13,14 @@
 
 One thread per compute sends, in a loop, a ping call and two casts
 (reboot_instance, backup_instance) through an auto-pinned ComputeAPI.
-Every message is counted: a call is answered or rejected (any error,
-UnsupportedVersion from an old compute included); a cast is rejected when
-the client refuses to send it, otherwise it is lost unless the compute
-counts it as handled. A compute's counters restart with its process, so
-the generator is paused for a host while it is drained and restarted.
+Every message is counted: a call is answered, rejected (any error,
+UnsupportedVersion from an old compute included) or lost (it timed out);
+a cast is rejected when the client refuses to send it, otherwise it is
+handled or lost. Each cast names an instance of its own,
+``load-<host>-<n>``: that is the message's identity, and the compute
+records the instances of the casts it handled (``get_handled``), so a
+cast handled late is still matched to the message that was sent. The
+generator is paused for a host while it is drained and restarted.
 """
 
 import collections
@@ -37,13 +40,20 @@ class HostCounters(object):
         self.calls = 0
         self.answered = 0
         self.rejected = 0
-        self.casts = 0
+        # Calls that timed out: nobody knows whether they were handled.
+        self.lost = 0
+        # Identities of the casts sent (the client did not refuse them).
+        self.cast_ids = []
         self.errors = collections.Counter()
+
+    @property
+    def casts(self):
+        return len(self.cast_ids)
 
     def as_dict(self):
         return {'sent': self.sent, 'calls': self.calls,
                 'answered': self.answered, 'rejected': self.rejected,
-                'casts': self.casts}
+                'lost': self.lost, 'casts': self.casts}
 
 
 class LoadGenerator(object):
@@ -67,7 +77,7 @@ class LoadGenerator(object):
         with self._lock:
             entry = self._hosts.get(host)
             if entry is None:
-                entry = {'counters': HostCounters(),
+                entry = {'counters': HostCounters(), 'sequence': 0,
                          'active': threading.Event(), 'busy': threading.Lock()}
                 self._hosts[host] = entry
                 threading.Thread(target=self._run, args=(host, entry),
@@ -119,21 +129,27 @@ class LoadGenerator(object):
             api.ping(self.context, host, 'load', trace_id='grenade')
             counters.answered += 1
         except Exception as exc:
-            counters.rejected += 1
-            counters.errors[_error_name(exc)] += 1
+            name = _error_name(exc)
+            if name == 'MessagingTimeout':
+                counters.lost += 1
+            else:
+                counters.rejected += 1
+            counters.errors[name] += 1
         for method in CAST_METHODS:
+            entry['sequence'] += 1
+            message_id = 'load-%s-%d' % (host, entry['sequence'])
             counters.sent += 1
-            counters.casts += 1
             try:
                 if method == 'reboot_instance':
-                    api.reboot_instance(self.context, host, 'load-uuid')
+                    api.reboot_instance(self.context, host, message_id)
                 else:
-                    api.backup_instance(self.context, host, 'load-uuid',
+                    api.backup_instance(self.context, host, message_id,
                                         'grenade', rotation=1)
             except Exception as exc:
-                counters.casts -= 1
                 counters.rejected += 1
                 counters.errors[_error_name(exc)] += 1
+            else:
+                counters.cast_ids.append(message_id)
 
 
 def _error_name(exc):

@@ -13,7 +13,9 @@
 
 Each process is started in its own session (setsid), so that SIGHUP is a
 reload for oslo.service and not a terminal hang-up, with its log written
-to a file the caller reads.
+to a file the caller reads. It runs the same nova_versioning code as the
+caller: the directory the caller imported it from comes first on the
+child's PYTHONPATH.
 """
 
 import os
@@ -24,6 +26,12 @@ import subprocess
 import sys
 import time
 import urllib.parse
+
+import nova_versioning
+
+# The directory holding the nova_versioning package this process runs.
+CODE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(
+    nova_versioning.__file__)))
 
 MODULES = {
     'conductor': 'nova_versioning.cmd.conductor',
@@ -45,8 +53,7 @@ class ServiceProcess(object):
         self.kind = kind
         self.config_files = list(config_files)
         self.log_path = log_path
-        self.env = dict(os.environ)
-        self.env.update(env or {})
+        self.env = child_env(env)
         self.proc = None
         self._log = None
 
@@ -120,6 +127,19 @@ class ServiceProcess(object):
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def child_env(extra=None):
+    """This process's environment, for a child running the same code.
+
+    :param extra: variables to add or replace.
+    """
+    env = dict(os.environ)
+    paths = [p for p in env.get('PYTHONPATH', '').split(os.pathsep)
+             if p and p != CODE_ROOT]
+    env['PYTHONPATH'] = os.pathsep.join([CODE_ROOT] + paths)
+    env.update(extra or {})
+    return env
 
 
 def write_config(path, sections):

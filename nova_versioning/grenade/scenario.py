@@ -14,19 +14,27 @@
 1. conductor and computes at release N-2, every pin ``auto``;
 2. controllers (the conductor, and this runner, which plays the API)
    upgraded to N: pins stay back-levelled;
-3. computes upgraded one at a time: pins stay back-levelled until the
-   last one, and until the controllers are told to look again;
-4. SIGHUP to the controllers: pins lift to the latest;
-5. an ancient compute (older than every other) tries to start: refused,
-   no record written;
+3. computes upgraded one at a time: the pins are checked after each one
+   and stay back-levelled, after the last one too, until the controllers
+   are told to look again;
+4. the controllers are told to look again: SIGHUP to the conductor, which
+   must log its compute pin change (``compute RPC version cap changed from
+   <old> to <new>``); the runner, which plays the API in its own process,
+   re-resolves by a method call (the one a reload runs), not a signal.
+   Pins lift to the latest;
+5. an ancient compute (older than every other) tries to start: refused
+   with a message naming it and the versions, no record written;
 6. a forgotten compute record older than the oldest supported release
    blocks a new controller's start, with a message naming it.
 
 The load generator sends to every compute the whole time (paused only for
 the host being restarted); any rejected or lost message, unexpected pin or
-missing refusal fails the run.
+missing refusal or log line fails the run. A stage that raises (a service
+that never starts, an unexpected error) ends the run: the report then
+names that stage and the error, after the stages done.
 """
 
+import collections
 import time
 
 from oslo_log import log as logging
@@ -37,11 +45,78 @@ from nova_versioning.db import api as db_api
 from nova_versioning.grenade import fleet as nv_fleet
 from nova_versioning.grenade import load
 from nova_versioning import objects
+from nova_versioning.rpc import client as rpc_client
 
 LOG = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20
 IDLE_SECONDS = 1.0
+STAGES = 6
+# The audit-log wording of a pin lifted by a reload (rpc.pinning).
+CHANGE_LOGGED = 'compute RPC version cap changed from %s to %s'
+API_RELOAD = ('resolve_all() called in the runner (what a reload runs); '
+              'the runner plays the API in its own process and is not '
+              'signalled')
+
+
+class Ledger(object):
+    """Every message of the load, counted in the stage it was sent in.
+
+    Calls are settled when sent. A cast is settled by its identity: it is
+    answered once a compute reports it handled, whenever that happens,
+    and lost until then; so a cast handled late is credited to the stage
+    that sent it and a stage's lost is exactly sent - answered - rejected.
+    """
+
+    def __init__(self):
+        self._stages = collections.OrderedDict()
+        self._casts = {}
+        self._handled = set()
+
+    def _stage(self, number):
+        return self._stages.setdefault(number, {
+            'sent': 0, 'answered_calls': 0, 'rejected': 0, 'lost_calls': 0,
+            'errors': collections.Counter()})
+
+    def add(self, number, counters):
+        """Count a load.HostCounters in stage number."""
+        stage = self._stage(number)
+        stage['sent'] += counters.sent
+        stage['answered_calls'] += counters.answered
+        stage['rejected'] += counters.rejected
+        stage['lost_calls'] += counters.lost
+        stage['errors'].update(counters.errors)
+        for message_id in counters.cast_ids:
+            self._casts[message_id] = number
+
+    def handled(self, message_ids):
+        """Casts a compute reports handled (in any stage)."""
+        self._handled.update(message_ids)
+
+    def unhandled(self, message_ids):
+        return [m for m in message_ids if m not in self._handled]
+
+    def totals(self, number):
+        """{sent, answered, rejected, lost, errors} of stage number."""
+        stage = self._stage(number)
+        casts = [m for m, n in self._casts.items() if n == number]
+        handled = len(casts) - len(self.unhandled(casts))
+        return {'sent': stage['sent'],
+                'answered': stage['answered_calls'] + handled,
+                'rejected': stage['rejected'],
+                'lost': stage['lost_calls'] + len(casts) - handled,
+                'errors': dict(stage['errors'])}
+
+
+def describe_levels(levels):
+    """How [upgrade_levels] is set, for a stage label."""
+    if not levels:
+        return 'nothing pinned'
+    values = set(levels.values())
+    if values == {'auto'}:
+        return 'pins auto'
+    return 'pins ' + ', '.join('%s=%s' % item for item in sorted(
+        levels.items()))
 
 
 class Scenario(object):
@@ -73,8 +148,10 @@ class Scenario(object):
         self.stages = []
         self.handles = {}
         self.releases = {}
+        self.ledger = Ledger()
+        self._checks = {}
+        self._current = None
         self._api = None
-        self._epoch = {}
         self.load = load.LoadGenerator(lambda: self._api, self.context)
 
     # -- helpers ---------------------------------------------------------
@@ -90,165 +167,214 @@ class Scenario(object):
     def _start(self, kind, host, release):
         self.handles[host] = self.fleet.start(kind, host, release=release)
         self.releases[host] = release
-        if kind == 'compute':
-            self._epoch[host] = {'casts': 0, 'accounted': 0}
 
-    def _account(self, host, totals):
-        """Drain host and add what it was sent to totals."""
+    def _read_handled(self, host):
+        try:
+            self.ledger.handled(self.fleet.handled(self.handles[host]))
+        except Exception as exc:
+            LOG.warning('Cannot read the casts handled by %s: %s', host,
+                        exc)
+
+    def _account(self, host):
+        """Drain host: count what it was sent in the current stage."""
         self.load.pause(host)
         counters = self.load.take(host)
-        epoch = self._epoch[host]
-        epoch['casts'] += counters.casts
-        lost_calls = counters.errors.get('MessagingTimeout', 0)
-        totals['sent'] += counters.sent
-        totals['rejected'] += counters.rejected - lost_calls
-        totals['lost'] += lost_calls
-        for name, count in counters.errors.items():
-            totals['errors'][name] = totals['errors'].get(name, 0) + count
+        self.ledger.add(self._current, counters)
         # Wait until the compute handled every cast sent, or handles no
-        # more of them (the rest are lost).
+        # more of them (the rest are lost, unless handled later).
+        waiting = counters.cast_ids
         deadline = time.monotonic() + DRAIN_SECONDS
-        handled = last = -1
         idle_since = time.monotonic()
+        last = None
         while True:
-            try:
-                stats = self.fleet.stats(self.handles[host])
-                handled = sum(stats.get(m, 0) for m in load.CAST_METHODS)
-            except Exception as exc:
-                LOG.warning('Cannot read the counters of %s: %s', host, exc)
+            self._read_handled(host)
+            waiting = self.ledger.unhandled(waiting)
             now = time.monotonic()
-            if handled != last:
-                last, idle_since = handled, now
-            if (handled >= epoch['casts'] or now > deadline or
+            if len(waiting) != last:
+                last, idle_since = len(waiting), now
+            if (not waiting or now > deadline or
                     now - idle_since > IDLE_SECONDS):
                 break
             time.sleep(0.1)
-        handled = max(handled, 0)
-        lost = max(0, epoch['casts'] - handled) - epoch['accounted']
-        epoch['accounted'] += lost
-        totals['lost'] += lost
-        # Answered: calls that returned, and casts the compute handled.
-        totals['answered'] += counters.answered + counters.casts - lost
 
-    def _run_load(self, totals):
+    def _run_load(self):
         time.sleep(self.stage_seconds)
         for host in self.load.hosts():
-            self._account(host, totals)
+            self._account(host)
             self.load.resume(host)
 
     def _pins(self):
         conductor = self.fleet.caps(self.handles['ctl1'])['compute']
         return {'api': self._api.decision.cap, 'conductor': conductor}
 
-    def _stage(self, number, name, expected_cap, totals, checks=(),
-               pins=None):
+    @staticmethod
+    def _pin_problems(pins, expected_cap, when=''):
+        return ['%s%s sends at %s, expected %s'
+                % (when, who, cap, expected_cap)
+                for who, cap in sorted(pins.items()) if cap != expected_cap]
+
+    def _stage(self, name, expected_cap, checks=(), pins=None, **extra):
+        number = self._current
         pins = pins or self._pins()
-        problems = list(checks)
-        for who, cap in sorted(pins.items()):
-            if cap != expected_cap:
-                problems.append('%s sends at %s, expected %s'
-                                % (who, cap, expected_cap))
-        if totals['rejected']:
-            problems.append('%d rejected' % totals['rejected'])
-        if totals['lost']:
-            problems.append('%d lost' % totals['lost'])
+        checks = list(checks) + self._pin_problems(pins, expected_cap)
+        self._checks[number] = checks
         stage = {
             'stage': number, 'name': name,
             'controllers': self.releases.get('ctl1'),
             'computes': {h: self.releases[h] for h in self.computes},
             'pins': pins, 'expected_pin': expected_cap,
-            'sent': totals['sent'], 'answered': totals['answered'],
-            'rejected': totals['rejected'], 'lost': totals['lost'],
-            'errors': totals['errors'], 'problems': problems,
-            'ok': not problems,
         }
+        stage.update(extra)
+        self._settle(stage)
         self.stages.append(stage)
         LOG.info('Stage %(stage)s %(name)s: %(result)s',
                  {'stage': number, 'name': name,
-                  'result': 'ok' if not problems else '; '.join(problems)})
+                  'result': '; '.join(stage['problems']) or 'ok'})
         return stage
 
-    @staticmethod
-    def _totals():
-        return {'sent': 0, 'answered': 0, 'rejected': 0, 'lost': 0,
-                'errors': {}}
+    def _settle(self, stage):
+        """Counts and verdict of stage, from what the ledger knows now."""
+        totals = self.ledger.totals(stage['stage'])
+        problems = list(self._checks[stage['stage']])
+        if totals['rejected']:
+            problems.append('%d rejected' % totals['rejected'])
+        if totals['lost']:
+            problems.append('%d lost' % totals['lost'])
+        stage.update(totals, problems=problems, ok=not problems)
 
     # -- stages ----------------------------------------------------------
 
+    def names(self):
+        """{stage number: what it does}."""
+        return {
+            1: 'all services at %s, %s' % (
+                self.old, describe_levels(self.fleet.upgrade_levels)),
+            2: 'controllers upgraded to %s' % self.new,
+            3: 'computes upgraded to %s one at a time' % self.new,
+            4: ('SIGHUP to the controllers'
+                if self.fleet.RELOAD == 'SIGHUP'
+                else 'controllers reloaded in this process'),
+            5: 'an ancient (%s) compute tries to start' % self.previous,
+            6: 'a forgotten compute older than %s blocks a new '
+               'controller' % self.history.oldest_supported,
+        }
+
     def run(self):
+        """Run every stage; the report, even when a stage raised."""
+        steps = (self._stage1, self._stage2, self._stage3, self._stage4,
+                 self._stage5, self._stage6)
+        error = None
         try:
-            self._stage1()
-            self._stage2()
-            self._stage3()
-            self._stage4()
-            self._stage5()
-            self._stage6()
+            for number, step in enumerate(steps, 1):
+                self._current = number
+                step()
+        except Exception as exc:
+            LOG.exception('Stage %s failed', self._current)
+            error = {'stage': self._current,
+                     'name': self.names()[self._current],
+                     'error': '%s: %s' % (type(exc).__name__,
+                                          _first_line(exc))}
         finally:
             self.load.stop()
-        return {'ok': all(stage['ok'] for stage in self.stages),
-                'stages': self.stages,
+        self._final_sweep()
+        if error is not None:
+            error.update(self.ledger.totals(error['stage']))
+        return self.report(error)
+
+    def _final_sweep(self):
+        """Credit the casts handled since their stage was drained."""
+        for host in self.computes:
+            if host in self.handles:
+                self._read_handled(host)
+
+    def report(self, error=None):
+        for stage in self.stages:
+            self._settle(stage)
+        ok = (error is None and len(self.stages) == STAGES and
+              all(stage['ok'] for stage in self.stages))
+        return {'ok': ok, 'stages': self.stages, 'error': error,
                 'releases': {'old': self.old, 'new': self.new}}
 
     def _stage1(self):
-        totals = self._totals()
         self._controllers_at(self.old)
         self._start('conductor', 'ctl1', self.old)
         for host in self.computes:
             self._start('compute', host, self.old)
             self.load.add_host(host)
-        self._run_load(totals)
-        self._stage(1, 'all services at %s, pins auto' % self.old,
-                    self.old_cap, totals)
+        self._run_load()
+        self._stage(self.names()[1], self.old_cap)
 
     def _stage2(self):
-        totals = self._totals()
         self.fleet.stop(self.handles['ctl1'])
         self._start('conductor', 'ctl1', self.new)
         self._controllers_at(self.new)
-        self._run_load(totals)
-        self._stage(2, 'controllers upgraded to %s' % self.new, self.old_cap,
-                    totals)
+        self._run_load()
+        self._stage(self.names()[2], self.old_cap)
 
     def _stage3(self):
-        totals = self._totals()
+        steps = []
+        checks = []
         for host in self.computes:
-            self._account(host, totals)
+            self._account(host)
             self.fleet.stop(self.handles[host])
             self._start('compute', host, self.new)
             self.load.resume(host)
-            self._run_load(totals)
-        self._stage(3, 'computes upgraded to %s one at a time' % self.new,
-                    self.old_cap, totals)
+            self._run_load()
+            pins = self._pins()
+            steps.append({'upgraded': host, 'pins': pins})
+            checks += self._pin_problems(pins, self.old_cap,
+                                         'after upgrading %s: ' % host)
+        self._stage(self.names()[3], self.old_cap, checks,
+                    pins=steps[-1]['pins'], steps=steps)
 
     def _stage4(self):
-        totals = self._totals()
-        self.fleet.reload(self.handles['ctl1'])
-        self._api.resolve(self.context)
-        self._run_load(totals)
-        self._stage(4, 'SIGHUP to the controllers', self.latest_cap, totals)
+        expected = CHANGE_LOGGED % (self.old_cap, self.latest_cap)
+        handle = self.handles['ctl1']
+        mark = self.fleet.log_mark(handle)
+        self.fleet.reload(handle)
+        reloads = {'ctl1': {'how': self.fleet.RELOAD,
+                            'logged': _cap_lines(
+                                self.fleet.log_since(handle, mark))}}
+        lines = []
+        with nv_fleet.capture_log(lines):
+            rpc_client.PinnedAPIs([self._api]).resolve_all(self.context)
+        reloads['api'] = {'how': API_RELOAD,
+                          'logged': _cap_lines('\n'.join(lines))}
+        checks = []
+        for who, reload in sorted(reloads.items()):
+            if not any(expected in line for line in reload['logged']):
+                checks.append('%s did not log "%s" (logged: %s)'
+                              % (who, expected,
+                                 ' | '.join(reload['logged']) or 'nothing'))
+        self._run_load()
+        self._stage(self.names()[4], self.latest_cap, checks,
+                    expected_log=expected, reloads=reloads)
 
     def _stage5(self):
-        totals = self._totals()
         checks = []
+        refusal = None
         try:
             self._start('compute', 'cpu-ancient', self.previous)
             checks.append('the %s compute was allowed to start'
                           % self.previous)
         except nv_fleet.StartRefused as exc:
-            self.releases['cpu-ancient-refusal'] = str(exc)
-            if 'ServiceTooOld' not in type(exc).__name__ and (
-                    'older than the minimum version' not in str(exc)):
-                checks.append('refused for another reason: %s' % exc)
+            refusal = str(exc)
+            for word in ('cpu-ancient', '(%s)' % self.previous,
+                         'older than the minimum version %s'
+                         % self.history.releases[self.new]):
+                if word not in refusal:
+                    checks.append('refusal does not say %r: %s'
+                                  % (word, refusal))
         if objects.Service.get_by_host_and_binary(
                 self.context, 'cpu-ancient', 'nova-compute') is not None:
             checks.append('a record was written for cpu-ancient')
-        self._run_load(totals)
-        self._stage(5, 'an ancient (%s) compute tries to start'
-                    % self.previous, self.latest_cap, totals, checks)
+        self._run_load()
+        self._stage(self.names()[5], self.latest_cap, checks,
+                    refusal=refusal)
 
     def _stage6(self):
-        totals = self._totals()
         checks = []
+        refusal = None
         oldest = self.history.oldest_supported_version
         record = db_api.service_create(self.context, {
             'host': 'cpu-forgotten', 'binary': 'nova-compute',
@@ -261,15 +387,26 @@ class Scenario(object):
                 checks.append('ctl2 started despite a compute older than '
                               'the oldest supported release')
             except nv_fleet.StartRefused as exc:
-                if 'cpu-forgotten' not in str(exc):
-                    checks.append('refusal does not name cpu-forgotten: %s'
-                                  % exc)
+                refusal = str(exc)
+                for word in ('cpu-forgotten', self.history.oldest_supported):
+                    if word not in refusal:
+                        checks.append('refusal does not say %r: %s'
+                                      % (word, refusal))
         finally:
             db_api.service_destroy(self.context, record.id)
-        self._run_load(totals)
-        self._stage(6, 'a forgotten compute older than %s blocks a new '
-                    'controller' % self.history.oldest_supported,
-                    self.latest_cap, totals, checks)
+        self._run_load()
+        self._stage(self.names()[6], self.latest_cap, checks,
+                    refusal=refusal)
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ''
+
+
+def _cap_lines(text):
+    return [line.strip() for line in text.splitlines()
+            if 'compute RPC version cap' in line]
 
 
 COLUMNS = ('Stage', 'What', 'Controllers', 'Computes', 'Pin API/cond',
@@ -277,7 +414,7 @@ COLUMNS = ('Stage', 'What', 'Controllers', 'Computes', 'Pin API/cond',
 
 
 def format_table(report):
-    """The stages as a plain-text table for an operator."""
+    """The stages as a plain-text table for an operator, then details."""
     rows = []
     for stage in report['stages']:
         computes = sorted(set(stage['computes'].values()))
@@ -290,16 +427,39 @@ def format_table(report):
                      str(stage['lost']),
                      'ok' if stage['ok'] else 'FAIL: ' +
                      '; '.join(stage['problems'])))
-    widths = [max(len(col), *(len(row[i]) for row in rows))
+    widths = [max([len(col)] + [len(row[i]) for row in rows])
               for i, col in enumerate(COLUMNS)]
     lines = ['  '.join(col.ljust(w) for col, w in zip(COLUMNS, widths))]
     lines.append('  '.join('-' * w for w in widths))
     for row in rows:
         lines.append('  '.join(cell.ljust(w)
                                for cell, w in zip(row, widths)).rstrip())
+    details = []
+    for stage in report['stages']:
+        for step in stage.get('steps', ()):
+            details.append('Stage %s, after upgrading %s: pins %s/%s'
+                           % (stage['stage'], step['upgraded'],
+                              step['pins']['api'],
+                              step['pins']['conductor']))
+        for who, reload in sorted(stage.get('reloads', {}).items()):
+            details.append('Stage %s, %s reloaded by %s, logged: %s'
+                           % (stage['stage'], who, reload['how'],
+                              ' | '.join(reload['logged']) or 'nothing'))
+        if 'refusal' in stage:
+            details.append('Stage %s refusal: %s'
+                           % (stage['stage'], stage['refusal'] or 'none'))
+    error = report.get('error')
+    if error:
+        details.append('Stage %s (%s) did not finish: %s'
+                       % (error['stage'], error['name'], error['error']))
+    if details:
+        lines.append('')
+        lines.extend(details)
     verdict = ('PASSED: no message rejected or lost, every pin as expected'
                if report['ok'] else 'FAILED')
+    releases = report.get('releases')
     lines.append('')
-    lines.append('%s (%s -> %s)' % (verdict, report['releases']['old'],
-                                    report['releases']['new']))
+    lines.append('%s (%s -> %s)' % (verdict, releases['old'],
+                                    releases['new'])
+                 if releases else verdict)
     return '\n'.join(lines)

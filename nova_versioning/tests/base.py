@@ -43,6 +43,22 @@ def servers_required():
         '', '0', 'false', 'False')
 
 
+def database_backend(test, kind):
+    """The oslo.db provisioning backend of kind, for test.
+
+    An unreachable server skips test, or fails it when servers are
+    required.
+    """
+    try:
+        return provision.Backend.backend_for_database_type(kind)
+    except db_exc.BackendNotAvailable as exc:
+        message = ('%s is not available for functional tests: %s'
+                   % (kind, exc))
+        if servers_required():
+            test.fail(message)
+        test.skipTest(message)
+
+
 class TestCase(base.BaseTestCase):
     """Global config reset, caches cleared, state in a temp directory."""
 
@@ -75,15 +91,7 @@ class DBTestCase(TestCase):
     def _provision(self):
         if self.BACKEND == 'sqlite':
             return None
-        try:
-            backend = provision.Backend.backend_for_database_type(
-                self.BACKEND)
-        except db_exc.BackendNotAvailable as exc:
-            message = ('%s is not available for functional tests: %s'
-                       % (self.BACKEND, exc))
-            if servers_required():
-                self.fail(message)
-            self.skipTest(message)
+        backend = database_backend(self, self.BACKEND)
         ident = 'nv_' + uuidutils.generate_uuid(dashed=False)[:16]
         backend.create_named_database(ident)
         self.addCleanup(backend.drop_named_database, ident,

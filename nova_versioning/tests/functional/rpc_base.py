@@ -42,12 +42,27 @@ def transport_url():
                           DEFAULT_TRANSPORT_URL)
 
 
+def require_broker(test, url):
+    """Skip test, or fail it when servers are required, if url is down."""
+    parsed = urllib.parse.urlparse(url.split(',')[0])
+    host = parsed.hostname or '127.0.0.1'
+    port = parsed.port or 5672
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        message = 'RabbitMQ is not reachable at %s:%s: %s' % (
+            host, port, exc)
+        if base.servers_required():
+            test.fail(message)
+        test.skipTest(message)
+
+
 class RPCFunctionalTestCase(base.DBTestCase):
     """Real processes, real broker, real database (BACKEND)."""
 
     def setUp(self):
         super().setUp()
-        self._require_broker(transport_url())
+        require_broker(self, transport_url())
         self.exchange = 'nvtest-%s' % uuidutils.generate_uuid()[:12]
         self.url = self._private_vhost(transport_url(), self.exchange)
         self.tmp = self.useFixture(fixtures.TempDir()).path
@@ -73,19 +88,6 @@ class RPCFunctionalTestCase(base.DBTestCase):
         if drop is not None:
             self.addCleanup(drop)
         return url
-
-    def _require_broker(self, url):
-        parsed = urllib.parse.urlparse(url.split(',')[0])
-        host = parsed.hostname or '127.0.0.1'
-        port = parsed.port or 5672
-        try:
-            socket.create_connection((host, port), timeout=5).close()
-        except OSError as exc:
-            message = 'RabbitMQ is not reachable at %s:%s: %s' % (
-                host, port, exc)
-            if base.servers_required():
-                self.fail(message)
-            self.skipTest(message)
 
     def _stop_all(self):
         # Computes first: they reach the database through the conductor.

@@ -11,21 +11,54 @@
 # under the License.
 """nova-versioning-grenade in embedded mode, run as the real command.
 
-The passing run shows the stages, pins and counts; the broken variant
-(nothing pinned) shows the job can fail, with the rejections counted.
+The passing run shows the stages, pins, log lines, refusals and counts;
+the broken variant (nothing pinned) and runs with a fault injected show
+the job can fail, and says why in its report. The accounting of the load
+is tested on its own.
 """
 
 import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import fixtures
 
+from nova_versioning.cmd import grenade
+from nova_versioning.grenade import load
+from nova_versioning.grenade import process
+from nova_versioning.grenade import scenario
 from nova_versioning.tests import base
 
 SCRIPT = ('import sys; from nova_versioning.cmd import grenade; '
           'sys.exit(grenade.main())')
+
+# Run before the command: a fault injected into this one run.
+CRASH_ON_FIRST_COMPUTE_UPGRADE = """
+from nova_versioning.grenade import fleet
+start = fleet.InProcessFleet.start
+def failing_start(self, kind, host, release=None, extra=None):
+    if host == 'cpu1' and release == 'queens':
+        raise RuntimeError('cpu1 never said it was serving')
+    return start(self, kind, host, release=release, extra=extra)
+fleet.InProcessFleet.start = failing_start
+"""
+
+# A conductor pin lifted as soon as cpu2 is upgraded, and a reload that
+# lifts the pins without saying so.
+EARLY_PIN_AND_SILENT_RELOAD = """
+from nova_versioning.grenade import scenario
+from nova_versioning.rpc import pinning
+pins = scenario.Scenario._pins
+def early_pins(self):
+    found = pins(self)
+    if self.releases.get('cpu2') == 'queens':
+        found['conductor'] = '6.5'
+    return found
+scenario.Scenario._pins = early_pins
+pinning.change_message = lambda old, new: 'pins reloaded'
+"""
 
 
 class GrenadeEmbeddedTestCase(base.TestCase):
@@ -34,12 +67,14 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
-    def _run(self, *args):
+    def _run(self, *args, **kwargs):
         report = os.path.join(self.tmp, 'report.json')
+        script = textwrap.dedent(kwargs.get('fault', '')) + '\n' + SCRIPT
         proc = subprocess.run(
-            [sys.executable, '-c', SCRIPT, '--stage-seconds', '0.5',
+            [sys.executable, '-c', script, '--stage-seconds', '0.5',
              '--report', report] + list(args),
-            capture_output=True, text=True, timeout=300, cwd=self.tmp)
+            capture_output=True, text=True, timeout=300, cwd=self.tmp,
+            env=process.child_env())
         with open(report) as f:
             return proc, json.load(f)
 
@@ -68,6 +103,32 @@ class GrenadeEmbeddedTestCase(base.TestCase):
                                           stage['problems']))
             self.assertGreater(stage['sent'], 0)
             self.assertEqual(stage['sent'], stage['answered'])
+        self.assertIsNone(report['error'])
+        self.assertEqual('all services at ocata, pins auto',
+                         report['stages'][0]['name'])
+        # The pins after each compute: still back-levelled after the last.
+        self.assertEqual(
+            [('cpu1', '6.3', '6.3'), ('cpu2', '6.3', '6.3'),
+             ('cpu3', '6.3', '6.3')],
+            [(s['upgraded'], s['pins']['api'], s['pins']['conductor'])
+             for s in report['stages'][2]['steps']])
+        reloaded = report['stages'][3]
+        changed = 'compute RPC version cap changed from 6.3 to 6.5'
+        self.assertEqual(changed, reloaded['expected_log'])
+        for who in ('ctl1', 'api'):
+            self.assertTrue(any(changed in line for line in
+                                reloaded['reloads'][who]['logged']),
+                            reloaded['reloads'])
+        self.assertIn('not signalled', reloaded['reloads']['api']['how'])
+        ancient = report['stages'][4]['refusal']
+        self.assertIn('host cpu-ancient is version 6 (pike), older than '
+                      'the minimum version 7', ancient)
+        forgotten = report['stages'][5]['refusal']
+        self.assertIn('older than version 4 (ocata)', forgotten)
+        self.assertIn('cpu-forgotten (version 3 (newton))', forgotten)
+        self.assertIn('Stage 5 refusal: ' + ancient, proc.stdout)
+        self.assertIn('Stage 6 refusal: ' + forgotten, proc.stdout)
+        self.assertIn('Stage 4, ctl1 reloaded by ', proc.stdout)
         self.assertIn('PASSED: no message rejected or lost, every pin as '
                       'expected (ocata -> queens)', proc.stdout)
 
@@ -82,6 +143,135 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertGreater(upgraded['lost'], 0)
         self.assertEqual({'UnsupportedVersion': upgraded['rejected']},
                          upgraded['errors'])
-        self.assertEqual(upgraded['sent'], upgraded['answered'] +
-                         upgraded['rejected'] + upgraded['lost'])
+        self.assertEqual('all services at ocata, nothing pinned',
+                         report['stages'][0]['name'])
+        for stage in report['stages']:
+            self.assertEqual(stage['sent'], stage['answered'] +
+                             stage['rejected'] + stage['lost'])
         self.assertIn('FAILED (ocata -> queens)', proc.stdout)
+
+    def test_a_crash_still_writes_the_report(self):
+        proc, report = self._run(fault=CRASH_ON_FIRST_COMPUTE_UPGRADE)
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIs(False, report['ok'])
+        self.assertEqual([1, 2], [s['stage'] for s in report['stages']])
+        self.assertTrue(all(s['ok'] for s in report['stages']))
+        error = report['error']
+        self.assertEqual(
+            (3, 'computes upgraded to queens one at a time',
+             'RuntimeError: cpu1 never said it was serving'),
+            (error['stage'], error['name'], error['error']))
+        # What stage 3 sent before it stopped is accounted too.
+        self.assertEqual(error['sent'], error['answered'] +
+                         error['rejected'] + error['lost'])
+        self.assertIsNone(report['workdir'])
+        self.assertIn('Stage 3 (computes upgraded to queens one at a time) '
+                      'did not finish: RuntimeError: cpu1 never said it '
+                      'was serving', proc.stdout)
+        self.assertIn('FAILED (ocata -> queens)', proc.stdout)
+
+    def test_pins_checked_after_each_compute_and_reload_logged(self):
+        proc, report = self._run(fault=EARLY_PIN_AND_SILENT_RELOAD)
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        computes = report['stages'][2]
+        self.assertEqual(
+            ['after upgrading cpu2: conductor sends at 6.5, expected 6.3',
+             'after upgrading cpu3: conductor sends at 6.5, expected 6.3',
+             'conductor sends at 6.5, expected 6.3'],
+            computes['problems'])
+        reloaded = report['stages'][3]
+        self.assertEqual(['6.5', '6.5'], [reloaded['pins']['api'],
+                                          reloaded['pins']['conductor']])
+        self.assertEqual(
+            ['api did not log "compute RPC version cap changed from 6.3 '
+             'to 6.5"', 'ctl1 did not log "compute RPC version cap '
+             'changed from 6.3 to 6.5"'],
+            [p.split(' (logged')[0] for p in reloaded['problems']])
+        self.assertEqual([0, 0], [reloaded['rejected'], reloaded['lost']])
+
+    def test_at_least_three_computes(self):
+        proc = subprocess.run(
+            [sys.executable, '-c', SCRIPT, '--computes', '2'],
+            capture_output=True, text=True, timeout=60, cwd=self.tmp,
+            env=process.child_env())
+        self.assertNotEqual(0, proc.returncode, proc.stderr)
+        self.assertIn('argument --computes: Invalid Integer(min=3',
+                      proc.stderr)
+
+
+class WorkdirTestCase(base.TestCase):
+    """A temporary workdir is kept only when a real-mode run failed."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf_fixture.register_cli_opts(grenade.cli_opts)
+        self.workdir = self.useFixture(fixtures.TempDir()).path
+
+    def test_real_mode_failure_keeps_it(self):
+        self.flags(mode='real')
+        self.assertEqual(self.workdir,
+                         grenade._dispose_workdir(self.workdir, ok=False))
+        self.assertTrue(os.path.isdir(self.workdir))
+
+    def test_real_mode_pass_removes_it(self):
+        self.flags(mode='real')
+        self.assertIsNone(grenade._dispose_workdir(self.workdir, ok=True))
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_embedded_failure_removes_it(self):
+        self.assertIsNone(grenade._dispose_workdir(self.workdir, ok=False))
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_a_given_workdir_is_kept(self):
+        self.flags(mode='real', workdir=self.workdir)
+        self.assertEqual(self.workdir,
+                         grenade._dispose_workdir(self.workdir, ok=True))
+        self.assertTrue(os.path.isdir(self.workdir))
+
+
+def _counters(sent_calls=0, answered=0, rejected=0, lost=0, casts=()):
+    counters = load.HostCounters()
+    counters.sent = sent_calls + len(casts) + rejected
+    counters.calls = sent_calls
+    counters.answered = answered
+    counters.rejected = rejected
+    counters.lost = lost
+    counters.cast_ids = list(casts)
+    return counters
+
+
+class LedgerTestCase(base.TestCase):
+
+    def test_a_late_cast_is_credited_to_the_stage_that_sent_it(self):
+        ledger = scenario.Ledger()
+        ledger.add(2, _counters(sent_calls=1, answered=1,
+                                casts=['m1', 'm2']))
+        ledger.handled(['m1'])
+        self.assertEqual((3, 2, 0, 1), _sum(ledger.totals(2)))
+        ledger.add(3, _counters(casts=['m3', 'm4']))
+        # m2 shows up late, while stage 3's casts are still out.
+        ledger.handled(['m2', 'm3'])
+        self.assertEqual((3, 3, 0, 0), _sum(ledger.totals(2)))
+        self.assertEqual((2, 1, 0, 1), _sum(ledger.totals(3)))
+
+    def test_lost_is_exact_and_never_negative(self):
+        ledger = scenario.Ledger()
+        ledger.add(1, _counters(casts=['m1']))
+        ledger.handled(['m1', 'm1', 'unknown'])
+        ledger.add(2, _counters(sent_calls=2, answered=1, lost=1,
+                                rejected=1, casts=['m2']))
+        self.assertEqual((1, 1, 0, 0), _sum(ledger.totals(1)))
+        self.assertEqual((4, 1, 1, 2), _sum(ledger.totals(2)))
+        ledger.handled(['m2'])
+        self.assertEqual((4, 2, 1, 1), _sum(ledger.totals(2)))
+
+    def test_a_cast_handled_before_it_is_counted(self):
+        ledger = scenario.Ledger()
+        ledger.handled(['m1'])
+        ledger.add(1, _counters(casts=['m1']))
+        self.assertEqual((1, 1, 0, 0), _sum(ledger.totals(1)))
+
+
+def _sum(totals):
+    return (totals['sent'], totals['answered'], totals['rejected'],
+            totals['lost'])

@@ -109,3 +109,14 @@ class TestComputeManager(base.TestCase):
         stats = endpoint.get_stats(self.context)
         stats['ping'] = 99
         self.assertEqual({'ping': 1}, endpoint.get_stats(self.context))
+
+    def test_get_handled_names_the_instance_of_each_cast(self):
+        endpoint = manager.ComputeManager(host='c1', conf=self.conf)
+        endpoint.reboot_instance(self.context, 'm1')
+        endpoint.ping(self.context, 'p')
+        endpoint.backup_instance(self.context, 'm2', 'b1')
+        endpoint.reboot_instance(self.context, 'm3')
+        self.assertEqual(['m1', 'm2', 'm3'],
+                         endpoint.get_handled(self.context))
+        self.assertEqual(['m3'], endpoint.get_handled(self.context, start=2))
+        self.assertEqual([], endpoint.get_handled(self.context, start=3))
