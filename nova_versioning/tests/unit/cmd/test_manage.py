@@ -93,7 +93,7 @@ class ManageTestCase(base.TestCase):
             '[database]\nconnection = mysql+pymysql://u:s3cret@127.0.0.1:9/d'
             '\nmax_retries = 0\n',
             "'mysql+pymysql://u:***@127.0.0.1:9/d'",
-            'the database is unreachable')
+            'the database server is unreachable')
         conf = os.path.join(self.tmp, 'nova_versioning.conf')
         code, out, err = self._run('--config-file', conf, 'db', 'sync')
         self.assertNotIn('s3cret', err + out)
