@@ -292,9 +292,20 @@ def fail(prog, message, code=1):
     sys.exit(code)
 
 
+def check_connection_url(conf=CONF):
+    """Raise as SQLAlchemy does when [database]/connection is unusable.
+
+    Checked before oslo.db reads the URL, which logs a warning of its own
+    about it first.
+    """
+    url = sa_url.make_url(conf.database.connection)
+    url.get_dialect()
+
+
 def run(prog, func, *args, **kwargs):
     """Call func; turn operator mistakes into one line and exit 1."""
     try:
+        check_connection_url()
         return func(*args, **kwargs)
     except Exception as exc:
         message = describe_error(schema_error(exc))

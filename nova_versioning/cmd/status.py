@@ -388,11 +388,11 @@ def _version(text):
 
 
 def upgrade_check_command():
-    checks = UpgradeChecks()
     # UpgradeCommands.check() reads --json from its module's CONF.
     upgradecheck.CONF = CONF
     try:
-        return int(checks.check())
+        common.check_connection_url()
+        return int(UpgradeChecks().check())
     except Exception as exc:
         message = common.describe_error(common.schema_error(exc))
         if message is None:
