@@ -75,6 +75,13 @@ class DBTestCase(TestCase):
     def _provision(self):
         if self.BACKEND == 'sqlite':
             return None
+        return self.provision_database()
+
+    def provision_database(self):
+        """The URL of a new, empty database on the BACKEND server.
+
+        Dropped at the end of the test.
+        """
         try:
             backend = provision.Backend.backend_for_database_type(
                 self.BACKEND)
