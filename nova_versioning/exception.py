@@ -112,6 +112,12 @@ class DatabaseConfigError(NovaVersioningException):
                '%(connection)r: %(reason)s')
 
 
+class SchemaNotSynced(NovaVersioningException):
+    msg_fmt = ('The database at [database]/connection %(connection)r has '
+               'no %(tables)s table: its schema is not synced. Run: '
+               'nova-versioning-manage --config-file <file> db sync')
+
+
 class InvalidPin(NovaVersioningException):
     """An [upgrade_levels] value this code cannot use.
 

@@ -11,25 +11,46 @@
 # under the License.
 """Shared plumbing of the console scripts: config, logging, errors.
 
-An operator's mistake (a missing config file, a malformed or unreachable
-database, a value out of range) ends the command with one line on stderr
-naming what was wrong, and a non-zero exit code; never a traceback.
+An operator's mistake (a wrong argument, a missing config file, a value
+of the wrong type, a malformed or unreachable database, a schema never
+synced) ends the command with one line on stderr naming what was wrong,
+and a non-zero exit code; never a traceback nor a usage block.
+
+The one-shot administration commands (``one_shot=True``: manage and
+status) try the database once: oslo.db's ``[database]/max_retries``
+defaults to 0 for them instead of 10 attempts 10 s apart, which suit a
+long-running service waiting for its database but leave an operator
+staring at retry warnings for 100 s. A ``max_retries`` set in the
+configuration file is still honoured.
 """
 
+import contextlib
+import glob
+import io
+import os
 import sys
 
 from oslo_config import cfg
+from oslo_config import types
 from oslo_db import exception as db_exc
+from oslo_db import options as db_options
+from oslo_log import _options as log_options
 from oslo_log import log as logging
 from oslo_utils import strutils
 import sqlalchemy.engine.url as sa_url
 import sqlalchemy.exc as sa_exc
 
 from nova_versioning import conf as nv_conf
+from nova_versioning.conf import opts as nv_opts
+from nova_versioning.db import migration
 from nova_versioning import exception
 
 CONF = nv_conf.CONF
 LOG = logging.getLogger(__name__)
+
+# Log levels of the one-shot commands, on top of oslo.log's defaults:
+# alembic reports its migration context at INFO on every schema read.
+ONE_SHOT_LOG_LEVELS = ['alembic=WARN']
 
 
 def masked_connection(conf=CONF):
@@ -45,16 +66,28 @@ def describe_error(exc, conf=CONF):
     if isinstance(exc, exception.NovaVersioningException):
         # Raised remotely, the message is followed by the remote traceback.
         return _first_line(exc)
-    if isinstance(exc, (db_exc.DBConnectionError, sa_exc.OperationalError,
-                        sa_exc.InterfaceError)):
-        reason = 'the database is unreachable (%s)' % _first_line(exc)
+    if isinstance(exc, cfg.ConfigSourceValueError):
+        return invalid_value(conf) or _first_line(exc)
+    if isinstance(exc, db_exc.DBNonExistentDatabase):
+        if exc.database:
+            reason = ('the database %r does not exist; create it, then run '
+                      'nova-versioning-manage --config-file <file> db sync'
+                      % exc.database)
+        else:
+            reason = ('the database file cannot be opened (%s)'
+                      % _first_line(exc))
+    elif isinstance(exc, db_exc.DBConnectionError):
+        reason = 'the database server is unreachable (%s)' % _first_line(exc)
+    elif isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        reason = ('the database refused the connection or the query (%s)'
+                  % _first_line(exc))
     elif isinstance(exc, (sa_exc.ArgumentError, sa_exc.NoSuchModuleError)):
         reason = ('it is not a valid SQLAlchemy URL such as '
                   'mysql+pymysql://user:password@host/db (%s)'
                   % _first_line(exc))
     elif isinstance(exc, ImportError) and conf.database.connection:
         reason = 'its database driver is not installed (%s)' % exc
-    elif isinstance(exc, db_exc.DBError):
+    elif isinstance(exc, (db_exc.DBError, sa_exc.DBAPIError)):
         reason = _first_line(exc)
     elif isinstance(exc, cfg.Error):
         return _first_line(exc)
@@ -70,16 +103,187 @@ def _first_line(exc):
     return line.split(' (Background on this error')[0]
 
 
+# -- option values --------------------------------------------------------
+
+
+def _checked_opts():
+    """(group, opt) of every option a console script reads."""
+    groups = nv_opts.list_opts() + db_options.list_opts()
+    # oslo.log publishes its options to oslo-config-generator from here.
+    groups += log_options.list_opts()
+    for group, opts in groups:
+        if isinstance(group, cfg.OptGroup):
+            group = group.name
+        for opt in opts:
+            yield group or 'DEFAULT', opt
+
+
+def _config_files(conf):
+    files = list(conf.config_file or [])
+    for directory in conf.config_dir or []:
+        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
+    return files
+
+
+def _raw_value(conf, group, name):
+    """The last value given for [group]/name, and where; or (None, None)."""
+    env = 'OS_%s__%s' % (group.upper(), name.upper())
+    if env in os.environ:
+        return os.environ[env], 'environment variable %s' % env
+    value = where = None
+    for path in _config_files(conf):
+        sections = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except Exception:
+            continue
+        values = sections.get(group, {}).get(name)
+        if values:
+            value, where = values[-1], path
+    return value, where
+
+
+def allowed_forms(opt_type):
+    """What a value of ``opt_type`` may look like, for an operator."""
+    if isinstance(opt_type, types.Boolean):
+        return 'true or false'
+    choices = getattr(opt_type, 'choices', None)
+    if choices:
+        return 'one of %s' % ', '.join(repr(c) for c in choices)
+    if isinstance(opt_type, types.Number):
+        kind = ('an integer' if isinstance(opt_type, types.Integer)
+                else 'a number')
+        low, high = opt_type.min, opt_type.max
+        if low is not None and high is not None:
+            return '%s from %s to %s' % (kind, low, high)
+        if low is not None:
+            return '%s of at least %s' % (kind, low)
+        if high is not None:
+            return '%s of at most %s' % (kind, high)
+        return kind
+    if isinstance(opt_type, types.HostAddress):
+        return 'a host name or an IP address'
+    if isinstance(opt_type, types.IPAddress):
+        return 'an IP address'
+    if isinstance(opt_type, types.URI):
+        return 'a URI'
+    if isinstance(opt_type, types.Dict):
+        return 'key:value pairs separated by commas'
+    if isinstance(opt_type, types.List):
+        return 'a comma-separated list'
+    return 'a %s' % getattr(opt_type, 'type_name', 'valid value')
+
+
+def invalid_value(conf=CONF):
+    """One line about the first option whose value cannot be read, or None.
+
+    oslo.config reports such a value when it is first read, in a message
+    quoting its internal location record; this names the option, the
+    value as given, where it was given and the allowed forms instead.
+    """
+    for group, opt in _checked_opts():
+        try:
+            if group == 'DEFAULT':
+                conf[opt.dest]
+            else:
+                conf[group][opt.dest]
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            continue
+        except cfg.ConfigSourceValueError:
+            value, where = _raw_value(conf, group, opt.name)
+            return ('Invalid value %sfor option [%s]/%s%s: expected %s'
+                    % ('%r ' % value if value is not None else '',
+                       group, opt.name,
+                       ' (from %s)' % where if where else '',
+                       allowed_forms(opt.type)))
+    return None
+
+
+# -- arguments ------------------------------------------------------------
+
+
+def _context_words(prefix, argv, forms):
+    """The command words an argparse error is about."""
+    words = prefix.split()[1:]
+    if words:
+        return words
+    known = [form.split() for form in forms]
+    for index, arg in enumerate(argv):
+        if arg in {form[0] for form in known}:
+            words = [arg]
+            if index + 1 < len(argv) and argv[index + 1] in {
+                    form[1] for form in known
+                    if form[0] == arg and len(form) > 1}:
+                words.append(argv[index + 1])
+            return words
+    return []
+
+
+def _expected(words, forms):
+    matching = [form for form in forms
+                if form.split()[:len(words)] == words] or list(forms)
+    if len(matching) == 1:
+        return 'expected: %s' % matching[0]
+    return 'expected one of: %s' % ' | '.join(matching)
+
+
+def argument_error(text, argv, forms=()):
+    """argparse's usage block and error, as one line with the forms."""
+    lines = [line for line in text.splitlines() if ': error: ' in line]
+    if not lines:
+        return None, text.strip()
+    prefix, message = lines[-1].split(': error: ', 1)
+    if forms and 'invalid choice' not in message:
+        required = 'the following arguments are required: '
+        if message.startswith(required):
+            missing = message[len(required):]
+            # The sub-command options: oslo.config's dest, or ACTION.
+            if missing in ('command', 'category', 'ACTION'):
+                message = 'missing the %s' % (
+                    'action' if missing == 'ACTION' else 'command')
+        message = '%s; %s' % (message, _expected(
+            _context_words(prefix, argv, forms), forms))
+    return prefix, message
+
+
 def parse_args(argv, prog, project='nova_versioning',
-               default_config_files=None):
+               default_config_files=None, forms=(), one_shot=False):
+    """Parse the command line and config files; set up logging.
+
+    :param forms: the command forms of a script with sub-commands, such
+        as ``'db sync [--version REV]'``, quoted by argument errors.
+    :param one_shot: an administration command run by an operator rather
+        than a service: the database is tried once unless the
+        configuration file sets ``[database]/max_retries``, and alembic's
+        INFO lines are not logged.
+    """
     logging.register_options(CONF)
     # Command output goes to stdout; logs go to stderr unless configured.
     CONF.set_default('use_stderr', True)
+    if one_shot:
+        CONF.set_default('max_retries', 0, group='database')
+        logging.set_defaults(default_log_levels=(
+            logging.get_default_log_levels() + ONE_SHOT_LOG_LEVELS))
+    captured = io.StringIO()
     try:
-        CONF(argv[1:], project=project, prog=prog,
-             default_config_files=default_config_files)
+        # argparse prints its usage block and error there, then exits 2.
+        with contextlib.redirect_stderr(captured):
+            CONF(argv[1:], project=project, prog=prog,
+                 default_config_files=default_config_files)
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        prefix, message = argument_error(captured.getvalue(), argv[1:],
+                                         forms)
+        sys.stderr.write('%s: error: %s\n' % (prefix or prog, message))
+        sys.exit(2)
     except cfg.Error as exc:
         fail(prog, _first_line(exc), code=2)
+    sys.stderr.write(captured.getvalue())
+    # Before logging.setup(), which reads options of its own.
+    message = invalid_value(CONF)
+    if message:
+        fail(prog, message, code=2)
     logging.setup(CONF, project)
 
 
@@ -88,15 +292,60 @@ def fail(prog, message, code=1):
     sys.exit(code)
 
 
+def check_connection_url(conf=CONF):
+    """Raise as SQLAlchemy does when [database]/connection is unusable.
+
+    Checked before oslo.db reads the URL, which logs a warning of its own
+    about it first.
+    """
+    url = sa_url.make_url(conf.database.connection)
+    url.get_dialect()
+
+
 def run(prog, func, *args, **kwargs):
     """Call func; turn operator mistakes into one line and exit 1."""
     try:
+        check_connection_url()
         return func(*args, **kwargs)
     except Exception as exc:
-        message = describe_error(exc)
+        message = describe_error(schema_error(exc))
         if message is None:
             raise
         fail(prog, message)
+
+
+def check_schema():
+    """Raise SchemaNotSynced unless the database has every table.
+
+    Asked of the inspector before a command reads the services table: a
+    query on a table that does not exist fails in each backend's own way
+    (SQLite "no such table", MySQL "doesn't exist", PostgreSQL "relation
+    ... does not exist"), and oslo.db logs a traceback for the last one.
+    """
+    missing = migration.missing_tables()
+    if missing:
+        raise exception.SchemaNotSynced(connection=masked_connection(),
+                                        tables=', '.join(missing))
+
+
+def schema_error(exc):
+    """SchemaNotSynced when ``exc`` comes of a database without the schema.
+
+    For a query that got past :func:`check_schema` (the schema dropped in
+    between, or a command that does not check first). Any other exception
+    is returned as it is.
+    """
+    if not isinstance(exc, (db_exc.DBError, sa_exc.DBAPIError)) or \
+            isinstance(exc, (db_exc.DBConnectionError,
+                             db_exc.DBNonExistentDatabase)):
+        return exc
+    try:
+        check_schema()
+    except exception.SchemaNotSynced as missing:
+        return missing
+    except Exception:
+        pass
+    return exc
 
 
 def format_table(headers, rows, indent=''):

@@ -32,6 +32,7 @@ from nova_versioning import context as nv_context
 from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import objects
+from nova_versioning.objects import service as service_obj
 from nova_versioning import pinreport
 
 LOG = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ class ServiceCommands(object):
 
     @staticmethod
     def list():
+        if CONF.category.binary is not None:
+            service_obj.validate_binary(CONF.category.binary)
+        common.check_schema()
         records = ServiceCommands.list_records(
             nv_context.get_admin_context(), binary=CONF.category.binary)
         if CONF.category.output_format == 'json':
@@ -113,6 +117,8 @@ class ServiceCommands(object):
 
     @staticmethod
     def delete():
+        service_obj.validate_binary(CONF.category.service_binary)
+        common.check_schema()
         service = ServiceCommands.delete_record(
             nv_context.get_admin_context(), CONF.category.service_host,
             CONF.category.service_binary)
@@ -135,6 +141,8 @@ class ServiceCommands(object):
 
     @staticmethod
     def force_down():
+        service_obj.validate_binary(CONF.category.service_binary)
+        common.check_schema()
         down = not CONF.category.unset
         service = ServiceCommands.force_down_record(
             nv_context.get_admin_context(), CONF.category.service_host,
@@ -158,6 +166,15 @@ CATEGORIES = {
 ACTIONS = {
     'force-down': 'force_down',
 }
+
+# Quoted by argument errors.
+FORMS = (
+    'db sync [--version REV]',
+    'db version',
+    'service list [--binary nova-<name>] [--format table|json]',
+    'service delete HOST BINARY',
+    'service force-down HOST BINARY [--unset]',
+)
 
 
 def add_command_parsers(subparsers):
@@ -207,7 +224,7 @@ def main(argv=None):
     argv = sys.argv if argv is None else argv
     objects.register_all()
     CONF.register_cli_opt(category_opt)
-    common.parse_args(argv, PROG)
+    common.parse_args(argv, PROG, forms=FORMS, one_shot=True)
     action = CONF.category.action
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))

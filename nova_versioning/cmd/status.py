@@ -54,6 +54,13 @@ CHECK_ERROR = 255
 
 MANAGE = 'nova-versioning-manage --config-file <file>'
 
+# Quoted by argument errors.
+FORMS = (
+    'pins [--format table|json] [--assume-upgraded HOST[,HOST...]] '
+    '[--assume-removed HOST[,HOST...]]',
+    'upgrade check [--json]',
+)
+
 
 def _host_list(value):
     hosts = [host.strip() for host in value.split(',')]
@@ -206,6 +213,7 @@ def _api_details(api):
 
 
 def pins_command():
+    common.check_schema()
     report = pins_report(nv_context.get_admin_context(),
                          upgraded=_flatten(CONF.command.assume_upgraded),
                          removed=_flatten(CONF.command.assume_removed))
@@ -380,13 +388,13 @@ def _version(text):
 
 
 def upgrade_check_command():
-    checks = UpgradeChecks()
     # UpgradeCommands.check() reads --json from its module's CONF.
     upgradecheck.CONF = CONF
     try:
-        return int(checks.check())
+        common.check_connection_url()
+        return int(UpgradeChecks().check())
     except Exception as exc:
-        message = common.describe_error(exc)
+        message = common.describe_error(common.schema_error(exc))
         if message is None:
             raise
         common.fail(PROG, message, code=CHECK_ERROR)
@@ -396,7 +404,7 @@ def main(argv=None):
     argv = sys.argv if argv is None else argv
     objects.register_all()
     CONF.register_cli_opt(command_opt)
-    common.parse_args(argv, PROG)
+    common.parse_args(argv, PROG, forms=FORMS, one_shot=True)
     if CONF.command.name == 'pins':
         return common.run(PROG, pins_command)
     return upgrade_check_command()

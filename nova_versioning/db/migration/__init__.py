@@ -18,7 +18,10 @@ from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
+import sqlalchemy as sa
+
 from nova_versioning.db import api as db_api
+from nova_versioning.db import models
 
 ALEMBIC_DIR = os.path.join(os.path.dirname(__file__), 'alembic')
 
@@ -54,3 +57,9 @@ def head_version():
     script = alembic_script.ScriptDirectory.from_config(
         _alembic_config(None))
     return script.get_current_head()
+
+
+def missing_tables(engine=None):
+    """The tables of the schema the database does not have, by name."""
+    existing = set(sa.inspect(_get_engine(engine)).get_table_names())
+    return sorted(set(models.BASE.metadata.tables) - existing)

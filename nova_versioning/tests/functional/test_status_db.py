@@ -14,10 +14,13 @@
 The same tests as on SQLite in the unit suite (the mixed fleet of
 ``nova_versioning.tests.unit.cmd.test_status``), in a database of their
 own provisioned through oslo.db as openstack_citest; the CLI tests run the
-console scripts against it.
+console scripts against it. The CLI error tests of
+``nova_versioning.tests.unit.cmd.test_cli_errors`` derive their
+unreachable server and wrong credentials from that database's URL.
 """
 
 from nova_versioning.tests import base
+from nova_versioning.tests.unit.cmd import test_cli_errors
 from nova_versioning.tests.unit.cmd import test_status
 from nova_versioning.tests.unit.objects import test_stale_policy
 
@@ -43,6 +46,18 @@ class StatusCLIMySQLTestCase(base.MySQLMixin,
 class StatusCLIPostgreSQLTestCase(base.PostgreSQLMixin,
                                   test_status.StatusCLITestsMixin,
                                   base.DBTestCase):
+    pass
+
+
+class CLIErrorMySQLTestCase(base.MySQLMixin,
+                            test_cli_errors.CLIErrorTestsMixin,
+                            base.DBTestCase):
+    pass
+
+
+class CLIErrorPostgreSQLTestCase(base.PostgreSQLMixin,
+                                 test_cli_errors.CLIErrorTestsMixin,
+                                 base.DBTestCase):
     pass
 
 

@@ -484,7 +484,8 @@ class CLIMixin(object):
     def assertOneLineError(self, code, expected_code, err, prog, *texts):
         self.assertEqual(expected_code, code, err)
         self.assertNotIn('Traceback', err)
-        lines = [line for line in err.splitlines() if 'error:' in line]
+        # Every line counts: no warning, log line or usage block besides.
+        lines = err.splitlines()
         self.assertEqual(1, len(lines), err)
         self.assertTrue(lines[0].startswith(prog), lines[0])
         for text in texts:
@@ -515,13 +516,6 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                 {'check': 'RPC version pins', 'result': 1,
                  'details': self.PINS_DETAILS},
             ]}, json.loads(out))
-
-
-class StatusSQLiteTestCase(StatusDBTestsMixin, base.DBTestCase):
-    pass
-
-
-class StatusCLISQLiteTestCase(StatusCLITestsMixin, base.DBTestCase):
 
     def test_pins_table_what_if(self):
         code, out, err = self._run(
@@ -601,6 +595,29 @@ class StatusCLISQLiteTestCase(StatusCLITestsMixin, base.DBTestCase):
         self.assertOneLineError(
             code, 1, err, 'nova-versioning-manage: error: Service '
             'nova-compute on host c-9 (no live record) could not be found.')
+
+    def test_manage_db_sync_and_version(self):
+        conf = self._conf()
+        code, out, err = self._run('nova-versioning-manage', '--config-file',
+                                   conf, 'db', 'sync')
+        self.assertEqual((0, 'Database schema is at revision %s.\n'
+                          % migration.head_version(), ''), (code, out, err))
+        code, out, err = self._run('nova-versioning-manage', '--config-file',
+                                   conf, 'db', 'version')
+        head = migration.head_version()
+        self.assertEqual((0, '%s (newest known: %s)\n' % (head, head), ''),
+                         (code, out, err))
+        # Synced again, the records are still there.
+        self.assertEqual(8, len(objects.Service.get_all(
+            self.context, include_deleted=True)))
+
+
+class StatusSQLiteTestCase(StatusDBTestsMixin, base.DBTestCase):
+    pass
+
+
+class StatusCLISQLiteTestCase(StatusCLITestsMixin, base.DBTestCase):
+    pass
 
 
 class StatusArgumentsTestCase(CLIMixin, base.TestCase):
