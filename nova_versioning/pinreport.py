@@ -29,11 +29,24 @@ import datetime
 
 from oslo_utils import timeutils
 
+from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning.rpc import pinning
+from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
+
+# What a decision of this code can fail with: a value or history it cannot
+# be made with, or receivers newer than this code where the API does not
+# expect them (see PinnedRPCAPI.NEWER_RECEIVERS_EXPECTED).
+RESOLUTION_ERRORS = (exception.InvalidPin, exception.InvalidHistory,
+                     exception.ServiceTooOld)
+
+_CLIENTS = {cls.API_NAME: cls for cls in (
+    compute_rpcapi.ComputeAPI, conductor_rpcapi.ConductorAPI,
+    scheduler_rpcapi.SchedulerAPI)}
 
 # With the stale service policy off, a record looks stale (it is reported,
 # and still counts) after this many missed heartbeats: Nova's
@@ -192,13 +205,17 @@ class Fleet(object):
                 and r.version == minimum]
 
     def auto_decision(self, api, exclude=None):
-        """What ``auto`` chooses now for ``api`` (may raise InvalidHistory)."""
+        """What ``auto`` chooses now for ``api``.
+
+        :raises: one of RESOLUTION_ERRORS.
+        """
         binary = binary_of(api)
         return pinning.resolve(
             api, pinning.AUTO, self.history,
             minimum_version=self.minimum(binary, exclude),
             hosts=[r.host for r in self.at_minimum(binary, exclude)],
-            binary=binary)
+            binary=binary,
+            newer_receivers_expected=newer_receivers_expected(api))
 
     def decision(self, api):
         """The decision for the configured value of ``api``."""
@@ -241,7 +258,7 @@ class Fleet(object):
             decision = self.decision(api)
             entry['cap'] = decision.cap
             entry['source'] = decision.source
-        except (exception.InvalidPin, exception.InvalidHistory) as exc:
+        except RESOLUTION_ERRORS as exc:
             entry['error'] = str(exc)
         minimum = self.minimum(binary)
         records = self.of(binary)
@@ -288,6 +305,16 @@ def hosts_text(hosts, limit=pinning.MAX_HOSTS_LOGGED):
     if len(hosts) > limit:
         text += ' and %d more' % (len(hosts) - limit)
     return text
+
+
+def newer_receivers_expected(api):
+    """The stance of the RPC API client of ``api`` on newer receivers.
+
+    An API without a client class here (another deployment's history) is
+    treated as the default stance of PinnedRPCAPI: refuse.
+    """
+    cls = _CLIENTS.get(api)
+    return bool(cls is not None and cls.NEWER_RECEIVERS_EXPECTED)
 
 
 def binary_of(api):

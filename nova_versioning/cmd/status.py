@@ -38,7 +38,6 @@ from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning.db import migration
-from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning import pinreport
@@ -230,9 +229,6 @@ def pins_command():
 Code = upgradecheck.Code
 Result = upgradecheck.Result
 
-# A configured value or a history the decision cannot be made with.
-_RESOLUTION_ERRORS = (exception.InvalidPin, exception.InvalidHistory)
-
 
 class UpgradeChecks(upgradecheck.UpgradeCommands):
     """The checks of ``nova-versioning-status upgrade check``.
@@ -316,7 +312,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             try:
                 held = fleet.auto_decision(api)
                 free = fleet.auto_decision(api, exclude=lambda r: r.stale)
-            except _RESOLUTION_ERRORS:
+            except pinreport.RESOLUTION_ERRORS:
                 continue
             if held.cap == free.cap:
                 continue
@@ -348,7 +344,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             try:
                 decision = fleet.decision(api)
                 auto = fleet.auto_decision(api)
-            except _RESOLUTION_ERRORS as exc:
+            except pinreport.RESOLUTION_ERRORS as exc:
                 failures.append(str(exc))
                 continue
             if decision.source not in (pinning.SOURCE_EXPLICIT,

@@ -284,6 +284,32 @@ class StatusDBTestsMixin(FleetMixin):
             "expected 'auto', a version from 2.1 to 2.2 or a release name "
             "(ocata, pike, queens)", scheduler['error'])
 
+    def test_pins_report_by_code_older_than_the_receivers(self):
+        # The tool runs ocata code; the counted computes are pike and newer
+        # (c-stale, the last ocata one, forced down), the conductors too.
+        stale = objects.Service.get_by_host_and_binary(
+            self.context, 'c-stale', C)
+        stale.forced_down = True
+        stale.save()
+        self.flags(conductor='auto', group='upgrade_levels')
+        with nv_fixtures.OlderRelease('ocata'):
+            compute, conductor, scheduler = self._report()['apis']
+        # Computes are upgraded after the controllers: this code was left
+        # behind, and the report says so instead of failing.
+        self.assertEqual((None, None, None), (
+            compute['cap'], compute['source'], compute['auto_cap']))
+        self.assertIn('older than the nova-compute services it sends '
+                      'compute RPC messages to: their minimum service '
+                      'version is 6, newer than 5 (ocata)', compute['error'])
+        self.assertIn('Upgrade this service', compute['error'])
+        self.assertEqual(6, compute['minimum_version'])
+        # Conductors are upgraded first: newer ones read this code's latest.
+        self.assertEqual((None, '3.1', 'auto', '3.1'), (
+            conductor['error'], conductor['cap'], conductor['source'],
+            conductor['auto_cap']))
+        self.assertEqual((None, '2.1'), (scheduler['error'],
+                                         scheduler['cap']))
+
     # -- upgrade check -------------------------------------------------
 
     def _check(self):
