@@ -26,6 +26,7 @@ from oslo_utils import timeutils
 
 from nova_versioning.compute import manager as compute_manager
 from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning.conductor import manager as conductor_manager
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
@@ -199,6 +200,18 @@ class TestPrepare(_ServiceTestCase):
         self.assertEqual(
             "Invalid value 'banana' for option [upgrade_levels]/compute: "
             "expected 'auto', a version from 6.2 to 6.5 or a release name "
+            "(ocata, pike, queens)", str(exc))
+        self.assertEqual([], rows(self.context))
+
+    def test_every_upgrade_levels_option_is_validated(self):
+        # The conductor sends to compute and scheduler only; a pin of the
+        # conductor API is still refused.
+        self.flags(group='upgrade_levels', conductor='banana')
+        exc = self.assertRaises(exception.InvalidPin,
+                                self.conductor().prepare)
+        self.assertEqual(
+            "Invalid value 'banana' for option [upgrade_levels]/conductor: "
+            "expected 'auto', a version from 3.1 to 3.2 or a release name "
             "(ocata, pike, queens)", str(exc))
         self.assertEqual([], rows(self.context))
 
@@ -431,3 +444,38 @@ class TestWithoutDatabaseAccess(_ServiceTestCase):
             rows(self.context))
         svc.stop()
         self.assertIsNone(objects_base.NovaVersioningObject.indirection_api)
+
+
+class TestConductorLookupTimeout(_ServiceTestCase):
+    """A minimum version lookup through the conductor is bounded."""
+
+    def api(self):
+        api = conductor_rpcapi.ConductorAPI(self.transport, conf=self.conf)
+        client = mock.Mock()
+        api._bootstrap = client
+        return api, client.prepare
+
+    def test_lookups_wait_the_lookup_timeout(self):
+        self.flags(group='versioning', minimum_version_lookup_timeout=3)
+        api, prepare = self.api()
+        for method in ('get_minimum_version', 'get_minimum_versions',
+                       'get_minimum_version_multi',
+                       'get_all_at_minimum_version'):
+            api.object_class_action_versions(self.context, 'Service', method,
+                                             {}, ('nova-compute',), {})
+        self.assertEqual([mock.call(version='3.0', timeout=3)] * 4,
+                         prepare.call_args_list)
+
+    def test_other_calls_wait_the_rpc_timeout(self):
+        api, prepare = self.api()
+        api.object_class_action_versions(self.context, 'Service',
+                                         'get_by_host_and_binary', {},
+                                         ('c1', 'nova-compute'), {})
+        prepare.assert_called_once_with(version='3.0')
+
+    def test_default_is_well_below_the_rpc_timeout(self):
+        api, prepare = self.api()
+        api.object_class_action_versions(self.context, 'Service',
+                                         'get_minimum_version', {},
+                                         ('nova-conductor',), {})
+        prepare.assert_called_once_with(version='3.0', timeout=10)
