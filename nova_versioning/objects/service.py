@@ -68,7 +68,6 @@ STATE_FIELDS = frozenset(['report_count', 'last_seen_up', 'disabled',
 _MINIMUM_FIELDS = frozenset(['version', 'forced_down', 'deleted', 'binary'])
 
 
-
 def _option(name):
     # Read on every minimum lookup, here and on a conductor answering its
     # computes: a bad value written before a SIGHUP keeps the last good one.
