@@ -107,6 +107,28 @@ class InvalidRelease(NovaVersioningException):
                '%(allowed)s.')
 
 
+class InvalidOption(NovaVersioningException):
+    """A configuration value that does not parse or is out of range.
+
+    :param group: the option group ('DEFAULT' for the default group).
+    :param name: the option name.
+    :param value: the value as written.
+    :param where: ' in <file>' when the file is known, else ''.
+    :param allowed: the allowed forms.
+    """
+
+    msg_fmt = ('Invalid value %(value)r for option [%(group)s]/%(name)s'
+               '%(where)s: expected %(allowed)s')
+
+    def __init__(self, message=None, group=None, name=None, value=None,
+                 where='', allowed=None):
+        self.group = group
+        self.name = name
+        self.value = value
+        super().__init__(message, group=group, name=name, value=value,
+                         where=where, allowed=allowed)
+
+
 class DatabaseConfigError(NovaVersioningException):
     msg_fmt = ('Cannot use the database at [database]/connection '
                '%(connection)r: %(reason)s')

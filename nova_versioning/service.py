@@ -14,7 +14,8 @@
 Life of a service process:
 
 1. ``prepare()``, in the launching process before any worker exists:
-   every [upgrade_levels] value is validated, a control service checks
+   every [upgrade_levels] value and every option read again later
+   (lastgood.GUARDED) is validated, a control service checks
    that no counted nova-compute is older than the oldest supported release
    (guard 2), and the service registers its record (guard 1 runs in the
    Service object). Any refusal ends the process with one line naming the
@@ -34,6 +35,13 @@ Life of a service process:
    value, one error names the cause, and the service keeps serving; the
    next SIGHUP tries again. The last good pins are kept on disk
    (rpc.pinstore) because a threading worker does not outlive a reload.
+   Likewise an option read after startup (report_interval,
+   auto_refresh_interval, the minimum version cache TTL, the stale service
+   timeout, the conductor lookup timeout) that was given a bad value keeps
+   its last good value, with one error naming the option, the value and
+   the allowed forms (conf.lastgood): the check runs where the files are
+   re-read, so on the threading backend the launching process pins the
+   last good values before it forks the new worker.
 """
 
 import random
@@ -46,6 +54,7 @@ from oslo_utils import timeutils
 
 from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import conf as nv_conf
+from nova_versioning.conf import lastgood
 from nova_versioning import context as nv_context
 from nova_versioning import exception
 from nova_versioning import guards
@@ -107,6 +116,11 @@ class RPCService(service.Service):
         return nv_history.this_service_version(self.conf)
 
     @property
+    def options(self):
+        """Options read after startup, each keeping its last good value."""
+        return lastgood.options(self.conf)
+
+    @property
     def pin_store(self):
         return pinstore.PinStore(self.conf.state_path, self.binary,
                                  self.host)
@@ -122,13 +136,20 @@ class RPCService(service.Service):
         The pins are resolved here once and kept on disk, so a worker
         always has last good pins to fall back on.
 
-        :raises: InvalidPin, InvalidRelease, TooOldComputeService,
+        :raises: InvalidPin, InvalidOption, InvalidRelease,
+            TooOldComputeService,
             ServiceTooOld, PinResolutionFailed, database errors: all meant
             for the operator.
         """
         history = self.history
-        rpc_client.validate_pins(self.conf, history,
-                                 self.manager_cls.CLIENT_APIS)
+        # Every pin, not only those of the APIs this service sends to: a
+        # value no service could use is refused wherever it is written.
+        rpc_client.validate_pins(self.conf, history)
+        self.options.validate()
+        # Each reload then checks them where the files are read again:
+        # before the eventlet reset(), and in the threading launcher
+        # before it forks the new worker.
+        self.options.register()
         self.conf.register_mutate_hook(self._config_mutated)
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
                  {'binary': self.binary, 'host': self.host,
@@ -237,8 +258,8 @@ class RPCService(service.Service):
                                  'version': self.manager.target.version})
         self._heartbeat = loopingcall.FixedIntervalLoopingCall(
             self._report_state)
-        self._heartbeat.start(interval=self.conf.report_interval,
-                              initial_delay=self.conf.report_interval)
+        interval = self.options.get(None, 'report_interval')
+        self._heartbeat.start(interval=interval, initial_delay=interval)
         self._start_refresher()
 
     def resolve_pins(self, reason, fresh=False):
@@ -287,13 +308,16 @@ class RPCService(service.Service):
             # Never let a reload take the service down.
             LOG.exception('Reload failed; still serving with the previous '
                           'pins')
-        self._start_refresher()
+        try:
+            self._start_refresher()
+        except Exception:
+            LOG.exception('Reload could not restart the pin refresh timer')
 
     def _start_refresher(self):
         if self._refresher is not None:
             self._refresher.stop()
             self._refresher = None
-        interval = self.conf.versioning.auto_refresh_interval
+        interval = self.options.get('versioning', 'auto_refresh_interval')
         if not interval:
             return
         self._refresher = loopingcall.FixedIntervalLoopingCall(

@@ -19,6 +19,7 @@ an object then runs on a conductor.
 
 from oslo_versionedobjects import base as ovo_base
 
+from nova_versioning.conf import lastgood
 from nova_versioning.rpc import client
 
 
@@ -38,7 +39,17 @@ class ConductorAPI(client.PinnedRPCAPI,
     can be sent before the first resolve() (BOOTSTRAP_VERSION): resolving
     ``[upgrade_levels]/conductor=auto`` on a host without database access
     reads the minimum conductor version through them.
+
+    A minimum version lookup (what resolving an ``auto`` pin sends) waits
+    at most [versioning]/minimum_version_lookup_timeout seconds, so a
+    reload while no conductor answers ends in a kept pin, not a long hang;
+    every other call waits [DEFAULT]/rpc_response_timeout.
     """
+
+    #: Service class methods that read minimum versions.
+    LOOKUPS = frozenset(['get_minimum_version', 'get_minimum_version_multi',
+                         'get_minimum_versions',
+                         'get_all_at_minimum_version'])
 
     API_NAME = 'conductor'
     BINARY = 'nova-conductor'
@@ -52,9 +63,16 @@ class ConductorAPI(client.PinnedRPCAPI,
 
     # -- versioned-objects indirection (3.0) -------------------------------
 
+    def lookup_timeout(self):
+        return lastgood.options(self._conf).get(
+            'versioning', 'minimum_version_lookup_timeout')
+
     def object_class_action_versions(self, context, objname, objmethod,
                                      object_versions, args, kwargs):
-        cctxt = self.client.prepare(version='3.0')
+        options = {'version': '3.0'}
+        if objname == 'Service' and objmethod in self.LOOKUPS:
+            options['timeout'] = self.lookup_timeout()
+        cctxt = self.client.prepare(**options)
         return cctxt.call(context, 'object_class_action_versions',
                           objname=objname, objmethod=objmethod,
                           object_versions=object_versions,

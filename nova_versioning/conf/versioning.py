@@ -47,6 +47,18 @@ versioning_opts = [
                     'forced down counts, however old its heartbeat; '
                     'nova-versioning-status still reports the records '
                     'that look stale.'),
+    cfg.IntOpt('minimum_version_lookup_timeout',
+               default=10,
+               min=1,
+               mutable=True,
+               help='Seconds a service without database access (a compute) '
+                    'waits for a conductor to answer one minimum service '
+                    'version lookup while resolving its "auto" pins, at '
+                    'startup, on SIGHUP and on the refresh timer. When no '
+                    'conductor answers in time the service keeps its last '
+                    'good pins, logs the error and goes on serving. Other '
+                    'calls through the conductor wait '
+                    '[DEFAULT]/rpc_response_timeout.'),
     cfg.StrOpt('history_provider',
                default='default',
                help='Name of the nova_versioning.history entry point that '

@@ -49,6 +49,7 @@ from oslo_versionedobjects import fields
 
 from nova_versioning import cache
 from nova_versioning import conf as nv_conf
+from nova_versioning.conf import lastgood
 from nova_versioning.db import api as db_api
 from nova_versioning import exception
 from nova_versioning import history
@@ -68,8 +69,15 @@ STATE_FIELDS = frozenset(['report_count', 'last_seen_up', 'disabled',
 # Fields whose change can move the minimum version of a binary.
 _MINIMUM_FIELDS = frozenset(['version', 'forced_down', 'deleted', 'binary'])
 
+
+def _option(name):
+    # Read on every minimum lookup, here and on a conductor answering its
+    # computes: a bad value written before a SIGHUP keeps the last good one.
+    return lastgood.options(CONF).get('versioning', name)
+
+
 MIN_VERSION_CACHE = cache.MinimumVersionCache(
-    lambda: CONF.versioning.minimum_version_cache_ttl)
+    lambda: _option('minimum_version_cache_ttl'))
 
 
 def validate_binary(binary):
@@ -94,13 +102,13 @@ def stale_cutoff(timeout, now=None):
 
 def counted_since():
     """The cutoff of the stale service policy of this process, or None."""
-    return stale_cutoff(CONF.versioning.stale_service_timeout)
+    return stale_cutoff(_option('stale_service_timeout'))
 
 
 def _minimum_versions(context, binaries, fresh=False):
     for binary in binaries:
         validate_binary(binary)
-    timeout = CONF.versioning.stale_service_timeout
+    timeout = _option('stale_service_timeout')
     # The timeout is the cache's scope: a reload that changes it forgets
     # the minimums read with the previous one.
     return MIN_VERSION_CACHE.get_multi(

@@ -29,6 +29,7 @@ from oslo_utils import uuidutils
 from oslotest import base
 
 from nova_versioning import conf as nv_conf
+from nova_versioning.conf import lastgood
 from nova_versioning import context
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import history
@@ -67,6 +68,9 @@ class TestCase(base.BaseTestCase):
         self.conf_fixture = self.useFixture(config_fixture.Config(
             nv_conf.CONF))
         self.conf = self.conf_fixture.conf
+        # Last good option values and their overrides are per process.
+        lastgood.options(self.conf).forget()
+        self.addCleanup(lastgood.options(self.conf).forget)
         self.flags(state_path=self.useFixture(fixtures.TempDir()).path)
         history.REGISTRY.clear()
         self.addCleanup(history.REGISTRY.clear)

@@ -51,6 +51,12 @@ class ReloadTestsMixin(object):
         return proc.wait_for_log(pattern, timeout=90, start=offset,
                                  count=count)
 
+    def wait_serving(self, proc, what, start=None):
+        """After a reload: a threading worker was started again."""
+        if self.BACKEND_NAME == 'threading':
+            proc.wait_for_log(r'%s serving' % what, timeout=90, start=start,
+                              count=1 if start is not None else 2)
+
     def upgrade(self, proc, host):
         """Stop an old compute and start this release in its place."""
         proc.stop()
@@ -140,6 +146,84 @@ class ReloadTestsMixin(object):
         self.reload(conductor, r'compute RPC version cap changed from 6\.4 '
                                r'to 6\.3')
         self.assertEqual('6.3', self.caps('conductor', 'ctl1')['compute'])
+
+    def _rewrite(self, proc, old, new):
+        config = proc.config_files[0]
+        with open(config) as f:
+            text = f.read()
+        self.assertIn(old, text)
+        with open(config, 'w') as f:
+            f.write(text.replace(old, new))
+
+    def test_bad_option_value_keeps_serving(self):
+        conductor = self.start_service(
+            'conductor', 'ctl1',
+            extra={'versioning': {'auto_refresh_interval': 3600}})
+        self.start_service('compute', 'cpu-new')
+        self._rewrite(conductor, 'auto_refresh_interval = 3600',
+                      'auto_refresh_interval = abc')
+        offset = conductor.log_size()
+        conductor.signal(signal.SIGHUP)
+        conductor.wait_for_log(
+            r"Invalid value 'abc' for option \[versioning\]/"
+            r"auto_refresh_interval in \S+: expected an integer of at "
+            r"least 0\. Keeping 3600 \(the last good value\), still "
+            r"serving", start=offset, timeout=90)
+        self.wait_serving(conductor, 'nova-conductor on ctl1', offset)
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+        before = self._report_count('ctl1')
+        self.wait_for(lambda: self._report_count('ctl1') > before + 1,
+                      what='heartbeats of ctl1')
+        # The computes still reach the database through it.
+        before = self._report_count('cpu-new')
+        self.wait_for(lambda: self._report_count('cpu-new') > before + 1,
+                      what='heartbeats of cpu-new through the conductor')
+        log = conductor.read_log(offset)
+        self.assertEqual(1, log.count("Invalid value 'abc'"), log[-4000:])
+        self.assertNotIn('Traceback', log)
+        self.assertNotIn('Child exited', log)
+
+        self._rewrite(conductor, 'auto_refresh_interval = abc',
+                      'auto_refresh_interval = 1')
+        self.reload(conductor, r'Automatically selected compute RPC '
+                               r'version 6\.5', count=2)
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+        self.assertNotIn('Traceback', conductor.read_log(offset))
+
+    def test_conductor_unreachable_during_compute_reload(self):
+        conductor, old, new = self._fleet()
+        extra = {'versioning': {'minimum_version_lookup_timeout': 2}}
+        new.stop()
+        self.processes.remove(new)
+        new = self.start_service('compute', 'cpu-new', extra=extra)
+        self.assertEqual({'compute': '6.4', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))
+        conductor.stop()
+        self.processes.remove(conductor)
+        # cpu-old upgraded while no conductor runs (its record rewritten,
+        # as its restart would through a conductor).
+        old.stop()
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "UPDATE services SET version = 7 WHERE host = 'cpu-old'"))
+
+        self.reload(new, r'Pin resolution on \w+ failed; keeping the last '
+                         r'good pins \(conductor=3\.2, compute=6\.4\), '
+                         r'still serving')
+        self.wait_serving(new, 'nova-compute on cpu-new')
+        log = new.read_log()
+        self.assertIn('MessagingTimeout', log)
+        # The broker is up: cpu-new answers with its kept pins.
+        self.assertEqual({'compute': '6.4', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))
+
+        self.start_service('conductor', 'ctl1')
+        self.reload(new, r'compute RPC version cap changed from 6\.4 to '
+                         r'6\.5')
+        self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))
 
     def _report_count(self, host):
         with self.db.engine.connect() as conn:

@@ -16,6 +16,9 @@ On fake:// with the services schema on SQLite.
 
 import datetime
 import logging
+import os
+import subprocess
+import sys
 import time
 from unittest import mock
 
@@ -27,6 +30,7 @@ from oslo_utils import timeutils
 from nova_versioning.compute import manager as compute_manager
 from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.conductor import manager as conductor_manager
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import objects
@@ -199,6 +203,18 @@ class TestPrepare(_ServiceTestCase):
         self.assertEqual(
             "Invalid value 'banana' for option [upgrade_levels]/compute: "
             "expected 'auto', a version from 6.2 to 6.5 or a release name "
+            "(ocata, pike, queens)", str(exc))
+        self.assertEqual([], rows(self.context))
+
+    def test_every_upgrade_levels_option_is_validated(self):
+        # The conductor sends to compute and scheduler only; a pin of the
+        # conductor API is still refused.
+        self.flags(group='upgrade_levels', conductor='banana')
+        exc = self.assertRaises(exception.InvalidPin,
+                                self.conductor().prepare)
+        self.assertEqual(
+            "Invalid value 'banana' for option [upgrade_levels]/conductor: "
+            "expected 'auto', a version from 3.1 to 3.2 or a release name "
             "(ocata, pike, queens)", str(exc))
         self.assertEqual([], rows(self.context))
 
@@ -431,3 +447,141 @@ class TestWithoutDatabaseAccess(_ServiceTestCase):
             rows(self.context))
         svc.stop()
         self.assertIsNone(objects_base.NovaVersioningObject.indirection_api)
+
+
+class TestConductorLookupTimeout(_ServiceTestCase):
+    """A minimum version lookup through the conductor is bounded."""
+
+    def api(self):
+        api = conductor_rpcapi.ConductorAPI(self.transport, conf=self.conf)
+        client = mock.Mock()
+        api._bootstrap = client
+        return api, client.prepare
+
+    def test_lookups_wait_the_lookup_timeout(self):
+        self.flags(group='versioning', minimum_version_lookup_timeout=3)
+        api, prepare = self.api()
+        for method in ('get_minimum_version', 'get_minimum_versions',
+                       'get_minimum_version_multi',
+                       'get_all_at_minimum_version'):
+            api.object_class_action_versions(self.context, 'Service', method,
+                                             {}, ('nova-compute',), {})
+        self.assertEqual([mock.call(version='3.0', timeout=3)] * 4,
+                         prepare.call_args_list)
+
+    def test_other_calls_wait_the_rpc_timeout(self):
+        api, prepare = self.api()
+        api.object_class_action_versions(self.context, 'Service',
+                                         'get_by_host_and_binary', {},
+                                         ('c1', 'nova-compute'), {})
+        prepare.assert_called_once_with(version='3.0')
+
+    def test_default_is_well_below_the_rpc_timeout(self):
+        api, prepare = self.api()
+        api.object_class_action_versions(self.context, 'Service',
+                                         'get_minimum_version', {},
+                                         ('nova-conductor',), {})
+        prepare.assert_called_once_with(version='3.0', timeout=10)
+
+
+class TestStartupRefusal(base.TestCase):
+    """nova-versioning-conductor refuses a bad value: one line, no trace.
+
+    The real console script (or its module, when the script is not next
+    to this interpreter), on an SQLite database made by
+    nova-versioning-manage db sync.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.env = dict(os.environ,
+                        NOVA_VERSIONING_SERVICE_BACKEND='threading')
+        code, err = self.run_cmd('nova-versioning-manage',
+                                 'nova_versioning.cmd.manage',
+                                 self.write_config({}), 'db', 'sync')
+        self.assertEqual(0, code, err)
+
+    def command(self, script, module):
+        path = os.path.join(os.path.dirname(sys.executable), script)
+        if os.path.exists(path):
+            return [path]
+        return [sys.executable, '-m', module]
+
+    def run_cmd(self, script, module, config, *args):
+        proc = subprocess.run(
+            self.command(script, module) + ['--config-file', config] +
+            list(args), capture_output=True, text=True, timeout=120,
+            cwd=self.tmp, env=self.env, stdin=subprocess.DEVNULL)
+        return proc.returncode, proc.stderr
+
+    def write_config(self, sections):
+        text = '[DEFAULT]\nstate_path = %s\nhost = ctl1\n' \
+               'transport_url = fake:/\n' % self.tmp
+        for section, values in sections.items():
+            text += '[%s]\n' % section
+            text += ''.join('%s = %s\n' % item for item in values.items())
+        path = os.path.join(self.tmp, 'conductor.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def assert_refused(self, sections, expected):
+        code, err = self.run_cmd('nova-versioning-conductor',
+                                 'nova_versioning.cmd.conductor',
+                                 self.write_config(sections))
+        self.assertNotEqual(0, code, err)
+        self.assertNotIn('Traceback', err)
+        self.assertEqual(['nova-versioning-conductor: error: ' + expected],
+                         err.splitlines())
+
+    def test_unknown_release_name(self):
+        # [upgrade_levels]/conductor: an API the conductor does not send to.
+        self.assert_refused(
+            {'upgrade_levels': {'conductor': 'banana'}},
+            "Invalid value 'banana' for option [upgrade_levels]/conductor: "
+            "expected 'auto', a version from 3.1 to 3.2 or a release name "
+            "(ocata, pike, queens)")
+
+    def test_malformed_version(self):
+        code, err = self.run_cmd('nova-versioning-conductor',
+                                 'nova_versioning.cmd.conductor',
+                                 self.write_config(
+                                     {'upgrade_levels': {'compute': '6.x'}}))
+        self.assertNotEqual(0, code, err)
+        self.assertNotIn('Traceback', err)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertIn("Invalid value '6.x' for option "
+                      "[upgrade_levels]/compute", lines[0])
+
+    def test_newer_than_this_code(self):
+        code, err = self.run_cmd('nova-versioning-conductor',
+                                 'nova_versioning.cmd.conductor',
+                                 self.write_config(
+                                     {'upgrade_levels': {'scheduler': '2.9'}}))
+        self.assertNotEqual(0, code, err)
+        self.assertNotIn('Traceback', err)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertIn("Invalid value '2.9' for option "
+                      "[upgrade_levels]/scheduler", lines[0])
+
+    def test_older_than_the_oldest_supported(self):
+        code, err = self.run_cmd('nova-versioning-conductor',
+                                 'nova_versioning.cmd.conductor',
+                                 self.write_config(
+                                     {'upgrade_levels': {'conductor': '3.0'}}))
+        self.assertNotEqual(0, code, err)
+        self.assertNotIn('Traceback', err)
+        lines = err.splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertIn("Invalid value '3.0' for option "
+                      "[upgrade_levels]/conductor", lines[0])
+
+    def test_bad_refresh_interval(self):
+        self.assert_refused(
+            {'versioning': {'auto_refresh_interval': 'abc'}},
+            "Invalid value 'abc' for option [versioning]/"
+            "auto_refresh_interval in %s: expected an integer of at least 0"
+            % os.path.join(self.tmp, 'conductor.conf'))

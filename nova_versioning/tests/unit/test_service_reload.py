@@ -383,3 +383,167 @@ class TestRefresher(_ReloadTestCase):
         svc.reset()
         self.assertIsNone(svc._refresher)
         self.assertIs(True, first.done.wait(timeout=fakes.WAIT))
+
+
+class TestBadOptionValue(_ReloadTestCase):
+    """A bad value written into the file before a SIGHUP never stops it.
+
+    The options come from a real file, re-read as the launchers do
+    (mutate_config_files); flags() would bypass the parsing.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.conf.state_path, 'service.conf')
+        self.write(auto_refresh_interval=3600)
+        self.conf(['--config-file', self.path], default_config_files=[])
+        # The timer never fires in these tests; its jitter call shows the
+        # interval each (re)start used.
+        jitter = mock.patch('nova_versioning.service.random.uniform',
+                            return_value=3600)
+        self.jitter = jitter.start()
+        self.addCleanup(jitter.stop)
+
+    def write(self, **versioning):
+        with open(self.path, 'w') as f:
+            f.write('[versioning]\n')
+            for name, value in versioning.items():
+                f.write('%s = %s\n' % (name, value))
+
+    def sighup(self, **versioning):
+        self.write(**versioning)
+        self.records.records[:] = []
+        self.conf.mutate_config_files()
+
+    def errors(self):
+        return [message for _name, message in self.records.at(logging.ERROR)]
+
+    def expected(self, name, value, allowed, kept, what='the last good '
+                 'value'):
+        return ("Invalid value %r for option [versioning]/%s in %s: "
+                "expected %s. Keeping %s (%s), still serving; fix the value "
+                "and send SIGHUP to apply it." % (value, name, self.path,
+                                                  allowed, kept, what))
+
+    def intervals(self):
+        return [c.args[1] for c in self.jitter.call_args_list]
+
+    def test_reset_keeps_the_refresh_interval(self):
+        svc = self.started_conductor()
+        self.assertEqual([3600], self.intervals())
+        self.sighup(auto_refresh_interval='abc')
+        svc.reset()
+        self.assertEqual(
+            [self.expected('auto_refresh_interval', 'abc',
+                           'an integer of at least 0', 3600)],
+            self.errors())
+        self.assertEqual([3600, 3600], self.intervals())
+        self.assertIsNotNone(svc._refresher)
+        self.assertEqual(3600, self.conf.versioning.auto_refresh_interval)
+        # Still serving with its pins.
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        # The value fixed, the next SIGHUP applies it.
+        self.sighup(auto_refresh_interval=1800)
+        svc.reset()
+        self.assertEqual([], self.errors())
+        self.assertEqual([3600, 3600, 1800], self.intervals())
+
+    def test_out_of_range_value(self):
+        svc = self.started_conductor()
+        self.sighup(auto_refresh_interval=-5)
+        svc.reset()
+        self.assertEqual(
+            [self.expected('auto_refresh_interval', '-5',
+                           'an integer of at least 0', 3600)],
+            self.errors())
+
+    def test_respawned_worker_starts_with_the_last_good_value(self):
+        # threading: the launching process re-reads the files, then forks
+        # a new worker which runs start() again.
+        svc = self.started_conductor()
+        self.sighup(auto_refresh_interval=1800)
+        svc.stop()
+        self.start(svc)
+        self.sighup(auto_refresh_interval='abc')
+        svc.stop()
+        self.start(svc)
+        self.assertEqual([3600, 1800, 1800], self.intervals())
+        # Logged once, where the files were read; not again by the worker.
+        self.assertEqual(
+            [self.expected('auto_refresh_interval', 'abc',
+                           'an integer of at least 0', 1800)],
+            self.errors())
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+
+    def test_start_without_prepare_keeps_the_default(self):
+        # No mutate hook: the service's own reads still fall back.
+        self.sighup(auto_refresh_interval='abc')
+        svc = self.conductor()
+        self.start(svc)
+        self.assertEqual(
+            [self.expected('auto_refresh_interval', 'abc',
+                           'an integer of at least 0', 0, 'the default')],
+            self.errors())
+        self.assertIsNone(svc._refresher)
+        self.assertIsNotNone(svc._heartbeat)
+
+    def test_minimum_version_cache_ttl(self):
+        svc = self.started_conductor()
+        self.sighup(auto_refresh_interval=3600,
+                    minimum_version_cache_ttl='soon')
+        svc.reset()
+        self.assertEqual(
+            [self.expected('minimum_version_cache_ttl', 'soon',
+                           'an integer of at least 0', 30)],
+            self.errors())
+        # Lookups, here and for the computes this conductor answers, work.
+        self.upgrade_behind_the_cache('c2')
+        objects.Service.clear_min_version_cache()
+        self.assertIs(True, svc.resolve_pins('test'))
+        self.assertEqual(('6.5', '6.5'), self.caps(svc)['compute'])
+        self.assertEqual(7, objects.Service.get_minimum_version(
+            self.context, 'nova-compute'))
+
+    def test_stale_service_timeout(self):
+        svc = self.started_conductor()
+        self.sighup(auto_refresh_interval=3600, stale_service_timeout='1h')
+        svc.reset()
+        self.assertEqual(
+            [self.expected('stale_service_timeout', '1h',
+                           'an integer of at least 0', 0)],
+            self.errors())
+        self.assertEqual(('6.4', '6.4'), self.caps(svc)['compute'])
+        self.assertEqual(6, objects.Service.get_minimum_version(
+            self.context, 'nova-compute'))
+
+    def test_report_interval_is_read_as_started(self):
+        # Immutable: a new value, good or bad, waits for a restart.
+        with open(self.path, 'w') as f:
+            f.write('[DEFAULT]\nreport_interval = 7\n')
+        self.conf(['--config-file', self.path], default_config_files=[])
+        svc = self.conductor()
+        svc.prepare()
+        with open(self.path, 'w') as f:
+            f.write('[DEFAULT]\nreport_interval = often\n')
+        self.conf.mutate_config_files()
+        with mock.patch('oslo_service.loopingcall.'
+                        'FixedIntervalLoopingCall') as timer:
+            self.start(svc)
+        timer.return_value.start.assert_called_once_with(
+            interval=7, initial_delay=7)
+        self.assertEqual([], self.errors())
+
+    def test_bad_value_refuses_startup(self):
+        self.write(auto_refresh_interval='abc')
+        self.conf(['--config-file', self.path], default_config_files=[])
+        exc = self.assertRaises(exception.InvalidOption,
+                                self.conductor().prepare)
+        self.assertEqual(
+            "Invalid value 'abc' for option [versioning]/"
+            "auto_refresh_interval in %s: expected an integer of at least 0"
+            % self.path, str(exc))
+        # Refused before anything was written.
+        self.assertIsNone(objects.Service.get_by_host_and_binary(
+            self.context, 'cond1', 'nova-conductor'))
