@@ -25,13 +25,10 @@ configuration file is still honoured.
 """
 
 import contextlib
-import glob
 import io
-import os
 import sys
 
 from oslo_config import cfg
-from oslo_config import types
 from oslo_db import exception as db_exc
 from oslo_db import options as db_options
 from oslo_log import _options as log_options
@@ -42,6 +39,7 @@ import sqlalchemy.exc as sa_exc
 
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import opts as nv_opts
+from nova_versioning.conf import values
 from nova_versioning.db import migration
 from nova_versioning import exception
 
@@ -118,68 +116,10 @@ def _checked_opts():
             yield group or 'DEFAULT', opt
 
 
-def _config_files(conf):
-    files = list(conf.config_file or [])
-    for directory in conf.config_dir or []:
-        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
-    return files
-
-
-def _raw_value(conf, group, name):
-    """The last value given for [group]/name, and where; or (None, None)."""
-    env = 'OS_%s__%s' % (group.upper(), name.upper())
-    if env in os.environ:
-        return os.environ[env], 'environment variable %s' % env
-    value = where = None
-    for path in _config_files(conf):
-        sections = {}
-        try:
-            cfg.ConfigParser(path, sections).parse()
-        except Exception:
-            continue
-        values = sections.get(group, {}).get(name)
-        if values:
-            value, where = values[-1], path
-    return value, where
-
-
-def allowed_forms(opt_type):
-    """What a value of ``opt_type`` may look like, for an operator."""
-    if isinstance(opt_type, types.Boolean):
-        return 'true or false'
-    choices = getattr(opt_type, 'choices', None)
-    if choices:
-        return 'one of %s' % ', '.join(repr(c) for c in choices)
-    if isinstance(opt_type, types.Number):
-        kind = ('an integer' if isinstance(opt_type, types.Integer)
-                else 'a number')
-        low, high = opt_type.min, opt_type.max
-        if low is not None and high is not None:
-            return '%s from %s to %s' % (kind, low, high)
-        if low is not None:
-            return '%s of at least %s' % (kind, low)
-        if high is not None:
-            return '%s of at most %s' % (kind, high)
-        return kind
-    if isinstance(opt_type, types.HostAddress):
-        return 'a host name or an IP address'
-    if isinstance(opt_type, types.IPAddress):
-        return 'an IP address'
-    if isinstance(opt_type, types.URI):
-        return 'a URI'
-    if isinstance(opt_type, types.Dict):
-        return 'key:value pairs separated by commas'
-    if isinstance(opt_type, types.List):
-        return 'a comma-separated list'
-    return 'a %s' % getattr(opt_type, 'type_name', 'valid value')
-
-
 def invalid_value(conf=CONF):
     """One line about the first option whose value cannot be read, or None.
 
-    oslo.config reports such a value when it is first read, in a message
-    quoting its internal location record; this names the option, the
-    value as given, where it was given and the allowed forms instead.
+    See :func:`nova_versioning.conf.values.invalid_option`.
     """
     for group, opt in _checked_opts():
         try:
@@ -189,13 +129,8 @@ def invalid_value(conf=CONF):
                 conf[group][opt.dest]
         except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
             continue
-        except cfg.ConfigSourceValueError:
-            value, where = _raw_value(conf, group, opt.name)
-            return ('Invalid value %sfor option [%s]/%s%s: expected %s'
-                    % ('%r ' % value if value is not None else '',
-                       group, opt.name,
-                       ' (from %s)' % where if where else '',
-                       allowed_forms(opt.type)))
+        except cfg.ConfigSourceValueError as exc:
+            return str(values.invalid_option(conf, group, opt, exc))
     return None
 
 

@@ -20,17 +20,13 @@ yet), one error names the option, the bad value and the allowed forms, and
 the next good value read applies.
 """
 
-import glob
-import os
 import threading
 
-from oslo_config import cfg
-from oslo_config import types
 from oslo_log import log as logging
 
 from nova_versioning.conf import service as service_conf
+from nova_versioning.conf import values
 from nova_versioning.conf import versioning as versioning_conf
-from nova_versioning import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -63,24 +59,6 @@ def options(conf):
             entry = (conf, LastGoodOptions(conf, opts))
             _READERS[id(conf)] = entry
         return entry[1]
-
-
-def allowed_forms(opt):
-    """What ``opt`` accepts, in words."""
-    kind = opt.type
-    if isinstance(kind, types.Integer):
-        low = getattr(kind, 'min', None)
-        high = getattr(kind, 'max', None)
-        if low is not None and high is not None:
-            return 'an integer from %s to %s' % (low, high)
-        if low is not None:
-            return 'an integer of at least %s' % low
-        if high is not None:
-            return 'an integer of at most %s' % high
-        return 'an integer'
-    if isinstance(kind, types.Boolean):
-        return 'true or false'
-    return getattr(kind, 'type_name', None) or 'a valid value'
 
 
 class LastGoodOptions(object):
@@ -155,46 +133,8 @@ class LastGoodOptions(object):
 
     def invalid(self, group, name, exc=None):
         """InvalidOption naming [group]/name, its value and its forms."""
-        value, path = self._raw_value(group, name)
-        if value is None:
-            # Not found in the files (another source): what oslo.config
-            # says is all there is.
-            value = str(exc) if exc is not None else None
-        return exception.InvalidOption(
-            group=group or 'DEFAULT', name=name, value=value,
-            where=' in %s' % path if path else '',
-            allowed=allowed_forms(self._opt(group, name)))
-
-    def _config_files(self):
-        files = []
-        for attr in ('config_file', 'config_dir'):
-            try:
-                values = self._conf[attr] or []
-            except cfg.NoSuchOptError:
-                continue
-            if isinstance(values, str):
-                values = [values]
-            for value in values:
-                if attr == 'config_dir':
-                    files.extend(sorted(glob.glob(os.path.join(value,
-                                                               '*.conf'))))
-                else:
-                    files.append(value)
-        return files
-
-    def _raw_value(self, group, name):
-        """(value as written, file) of the last file that sets it."""
-        found = (None, None)
-        for path in self._config_files():
-            sections = {}
-            try:
-                cfg.ConfigParser(path, sections).parse()
-            except Exception:
-                continue
-            values = sections.get(group or 'DEFAULT', {}).get(name)
-            if values:
-                found = (values[-1], path)
-        return found
+        return values.invalid_option(self._conf, group,
+                                     self._opt(group, name), exc)
 
     def validate(self):
         """Read every option once; raise InvalidOption for the first bad.

@@ -65,8 +65,10 @@ class TestConductorLeftBehind(test_service_reload._ReloadTestCase):
             % TOO_OLD, str(exc))
 
     def test_prepare_ends_the_command_with_one_line(self):
-        # What the service command does with prepare() (cmd.service.serve).
+        # What the service command does with prepare() (cmd.service.serve),
+        # which first checks the configured database URL.
         self.upgrade_c2()
+        self.flags(connection=self.db.url, group='database')
         stderr = self.useFixture(fixtures.MonkeyPatch('sys.stderr',
                                                       io.StringIO())).new_value
         exc = self.assertRaises(SystemExit, common.run,

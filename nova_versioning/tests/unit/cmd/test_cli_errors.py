@@ -375,13 +375,13 @@ class BadValueTestCase(test_status.CLIMixin, base.TestCase):
     def test_integer(self):
         self._assert('[versioning]\nstale_service_timeout = abc\n',
                      "Invalid value 'abc' for option "
-                     "[versioning]/stale_service_timeout (from %s): "
+                     "[versioning]/stale_service_timeout in %s: "
                      "expected an integer of at least 0")
 
     def test_out_of_range(self):
         self._assert('[versioning]\nstale_service_timeout = -5\n',
                      "Invalid value '-5' for option "
-                     "[versioning]/stale_service_timeout (from %s): "
+                     "[versioning]/stale_service_timeout in %s: "
                      "expected an integer of at least 0")
 
     def test_boolean(self):
@@ -389,10 +389,10 @@ class BadValueTestCase(test_status.CLIMixin, base.TestCase):
                      'disable_compute_service_check_for_ffu = maybe\n',
                      "Invalid value 'maybe' for option "
                      "[workarounds]/disable_compute_service_check_for_ffu "
-                     "(from %s): expected true or false")
+                     "in %s: expected true or false")
 
     def test_database_option(self):
         self._assert('[database]\nmax_retries = often\n',
                      "Invalid value 'often' for option "
-                     "[database]/max_retries (from %s): expected an "
+                     "[database]/max_retries in %s: expected an "
                      "integer")
