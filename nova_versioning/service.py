@@ -17,9 +17,13 @@ Life of a service process:
    every [upgrade_levels] value and every option read again later
    (lastgood.GUARDED) is validated, a control service checks
    that no counted nova-compute is older than the oldest supported release
-   (guard 2), and the service registers its record (guard 1 runs in the
-   Service object). Any refusal ends the process with one line naming the
-   versions and the fix, before anything is served.
+   (guard 2), the pins of the APIs sent to other binaries are resolved
+   (a service older than receivers it does not expect to be newer is
+   refused), the service registers its record (guard 1 runs in the
+   Service object), and the pins of the APIs sent to its own binary are
+   resolved. Any refusal ends the process with one line naming the
+   versions and the fix, before anything is served; a refusal before the
+   registration writes nothing.
 2. ``start()``, in the worker: RPC transport, manager and its clients,
    every pin resolved, RPC server, heartbeat, optional pin refresh timer.
 3. Reload on SIGHUP, which differs by oslo.service backend:
@@ -131,7 +135,7 @@ class RPCService(service.Service):
     # -- launching process --------------------------------------------------
 
     def prepare(self):
-        """Validate, guard, register and pin, before any worker starts.
+        """Validate, guard, pin and register, before any worker starts.
 
         The pins are resolved here once and kept on disk, so a worker
         always has last good pins to fall back on.
@@ -164,15 +168,23 @@ class RPCService(service.Service):
             if self.control:
                 guards.check_oldest_supported_computes(context, self.binary,
                                                        self.conf)
-            self.record = self._register(context)
-            self._resolve_initial_pins(context,
-                                       transport or self._shared_transport)
+            self._register_and_pin(context,
+                                   transport or self._shared_transport)
         finally:
             if transport is not None:
                 obj_base.NovaVersioningObject.indirection_api = None
                 transport.cleanup()
 
-    def _resolve_initial_pins(self, context, transport):
+    def _register_and_pin(self, context, transport):
+        """Resolve the first pins around the registration.
+
+        The pins of APIs sent to other binaries are resolved before the
+        record is written, so a service that cannot pin them (older than
+        receivers it does not expect to be newer) is refused with nothing
+        written. Registering changes only the minimum of this service's own
+        binary, and guard 1 speaks for a host older than its own kind: the
+        pins of APIs sent to it are resolved once the record is written.
+        """
         # Clients on a transport that never connects here: resolving only
         # reads minimum versions (database, or conductor for a compute).
         if transport is None:
@@ -181,11 +193,17 @@ class RPCService(service.Service):
         else:
             owned = None
         try:
-            apis = rpc_client.PinnedAPIs(
-                api_cls(transport, conf=self.conf)
-                for api_cls in self.manager_cls.CLIENT_APIS)
-            apis.resolve_all(context)
-            self.pin_store.save(dict(apis.decisions()))
+            apis = [api_cls(transport, conf=self.conf)
+                    for api_cls in self.manager_cls.CLIENT_APIS]
+            rpc_client.PinnedAPIs(
+                api for api in apis
+                if api.BINARY != self.binary).resolve_all(context)
+            self.record = self._register(context)
+            rpc_client.PinnedAPIs(
+                api for api in apis
+                if api.BINARY == self.binary).resolve_all(context)
+            self.pin_store.save(dict(rpc_client.PinnedAPIs(
+                apis).decisions()))
         finally:
             if owned is not None:
                 owned.cleanup()

@@ -59,6 +59,10 @@ class TestConductorLeftBehind(test_service_reload._ReloadTestCase):
                                 self.conductor().prepare)
         self.assertEqual(['compute'], exc.unresolved)
         self.assertIsInstance(exc.failures[0][1], exception.ServiceTooOld)
+        # Refused before its record was written: an old conductor record
+        # would back-level what the computes send to the conductors.
+        self.assertIsNone(objects.Service.get_by_host_and_binary(
+            self.context, 'cond1', 'nova-conductor'))
         self.assertEqual(
             'Could not resolve the RPC version cap of compute '
             '(ServiceTooOld: %s): no previous cap to keep for compute.'
