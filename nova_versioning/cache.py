@@ -20,6 +20,11 @@ wait for its answer (single-flight).
 ``clear()`` forgets everything and detaches queries already under way, so
 an answer read before the clear is never cached after it (what a reload
 relies on).
+
+0 ("no such service") is never cached, so the first registration is seen
+at once. Instead, a process that registers the first record of a binary
+itself knows the minimum without asking: :meth:`MinimumVersionCache.seed`
+(see there for why this holds across processes).
 """
 
 import threading
@@ -51,7 +56,16 @@ class MinimumVersionCache(object):
         self._entries = {}
         self._inflight = {}
         self._scope = None
+        # Bumped whenever something cached may have become wrong (clear,
+        # forget, new scope): a seed taken before then is dropped.
+        self._generation = 0
         self.loads = 0
+
+    @property
+    def generation(self):
+        """Token for seed(): read it before the guard's lookup."""
+        with self._lock:
+            return self._generation
 
     def get_multi(self, binaries, load, scope=None):
         """Minimum version of each binary.
@@ -74,6 +88,7 @@ class MinimumVersionCache(object):
                 self._entries.clear()
                 self._inflight.clear()
                 self._scope = scope
+                self._generation += 1
             now = self._clock()
             for binary in binaries:
                 entry = self._entries.get(binary)
@@ -122,7 +137,13 @@ class MinimumVersionCache(object):
                 # 0 means "no such service yet": never cached, so the
                 # first one to register is seen at once.
                 if values is not None and ttl > 0 and values[binary] > 0:
-                    self._entries[binary] = (values[binary], expires)
+                    value = values[binary]
+                    seeded = self._entries.get(binary)
+                    if seeded is not None and seeded[1] > expires - ttl:
+                        # Seeded while the query ran: a record this
+                        # process admitted that the query may have missed.
+                        value = min(value, seeded[0])
+                    self._entries[binary] = (value, expires)
         flight.done.set()
 
     def get(self, binary, load, scope=None):
@@ -136,13 +157,53 @@ class MinimumVersionCache(object):
                 return entry[0]
             return None
 
+    def seed(self, binary, version, generation):
+        """Cache the version of the first record of a binary, just made.
+
+        This process registered ``binary`` at ``version``, admitted against
+        a minimum of 0 (no counted record). Without this, a startup storm
+        on an empty table reads the minimum twice per binary: once to find
+        0, which is not cached, and again as soon as the first record
+        exists.
+
+        Why ``version`` is the minimum, across processes: a guard that
+        reads after our record committed sees it, and admits nothing below
+        it; a lookup in this process that raced with the registration
+        keeps the lower of its answer and the seed. What this process
+        cannot see is a record another process admitted *concurrently*,
+        its guard having read 0 before our commit, at a lower version:
+        the guard at 0 is not serialised (in Nova neither). Reading again
+        after our commit would not close that gap: the other transaction
+        may commit after any read we make. Either way the TTL bounds how
+        long a lower record goes unseen, as it bounds any cached answer.
+
+        Nothing is cached when caching is off, when ``generation`` is not
+        the current one (a clear, forget or new scope since the guard read
+        its 0: the 0 may be stale), or when a lower minimum is cached.
+        """
+        ttl = self._ttl()
+        if ttl <= 0:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            now = self._clock()
+            entry = self._entries.get(binary)
+            if entry is not None and entry[1] > now:
+                if version < entry[0]:
+                    self._entries[binary] = (version, entry[1])
+                return
+            self._entries[binary] = (version, now + ttl)
+
     def forget(self, binary):
         """Drop the cached minimum of one binary (after a local write)."""
         with self._lock:
             self._entries.pop(binary, None)
             self._inflight.pop(binary, None)
+            self._generation += 1
 
     def clear(self):
         with self._lock:
             self._entries.clear()
             self._inflight.clear()
+            self._generation += 1
