@@ -17,8 +17,6 @@ and the other transport options are oslo.messaging's own; they are
 registered on the configuration by :func:`get_transport`.
 """
 
-import functools
-
 import oslo_messaging as messaging
 # The version comparison oslo.messaging itself applies to a cap (in
 # prepare(), can_send_version() and before every send).
@@ -57,33 +55,46 @@ def get_transport(conf, url=None):
                                        allowed_remote_exmods=ALLOWED_EXMODS)
 
 
-# oslo.messaging's own comparison of a version with a cap, memoised: a
-# client asks about a handful of versions under one cap, once per message.
-_compatible = functools.lru_cache(maxsize=512)(
-    messaging_utils.version_is_compatible)
+# Memoised version checks, shared by every CappedRPCClient: answers depend
+# on (cap, version) only, and a client asks about a handful of versions,
+# once per message. Bounded: cleared when it grows past _MEMO_SIZE.
+_MEMO_SIZE = 1024
+_CAN_SEND = {}      # (cap, version) -> bool
+_SEND_CHECKS = {}   # cap -> check(version)
 
 
-def _is_compatible(version_cap, version):
-    try:
-        return _compatible(version_cap, version)
-    except TypeError:
-        # Not hashable (so not a version): oslo.messaging's answer.
-        return messaging_utils.version_is_compatible(version_cap, version)
+def _memo_put(memo, key, value):
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
 
 
-@functools.lru_cache(maxsize=64)
-def _cap_check(version_cap):
-    """The check a context capped at version_cap makes before sending."""
+def _send_check(version_cap):
+    """The check a context capped at version_cap makes before sending.
+
+    oslo.messaging's own test (version_is_compatible with the cap, else
+    RPCVersionCapError), remembering the versions it let through.
+    """
+    check = _SEND_CHECKS.get(version_cap)
+    if check is not None:
+        return check
+    allowed = set()
 
     def check(version):
         try:
-            allowed = _compatible(version_cap, version)
+            if version in allowed:
+                return
         except TypeError:
-            allowed = messaging_utils.version_is_compatible(version_cap,
-                                                            version)
-        if not allowed:
+            pass
+        if not messaging_utils.version_is_compatible(version_cap, version):
             raise messaging.RPCVersionCapError(version=version,
                                                version_cap=version_cap)
+        try:
+            allowed.add(version)
+        except TypeError:
+            pass
+
+    _memo_put(_SEND_CHECKS, version_cap, check)
     return check
 
 
@@ -94,24 +105,35 @@ class CappedRPCClient(messaging.RPCClient):
     ``self.prepare(version=version).can_send_version()``, a new Target and
     call context per question, and every send compares the message's
     version with the cap again. An API method that asks before each
-    message paid both on every send. This client gives the same answers
-    from oslo.messaging's own comparison, memoised per (cap, version): an
-    invalid version raises what oslo.messaging raises, and a send above
-    the cap of its context (the client's, or the one given to prepare())
-    still raises RPCVersionCapError before anything is sent. A client
-    keeps its cap for life; a new cap is a new client.
+    message paid both on every send. This client remembers the answer per
+    (cap, version), made the first time as oslo.messaging makes it (its
+    sanity check of the version, raising what it raises, then its
+    comparison with the cap). The check before a send is oslo.messaging's
+    test, remembering the versions it let through: a send above the cap of
+    its context (the client's, or the one given to prepare()) still raises
+    RPCVersionCapError before anything is sent. A client keeps its cap for
+    life; a new cap is a new client.
     """
 
     def can_send_version(self, version=messaging.RPCClient._marker):
         if version is self._marker:
             version = self.target.version
-        elif version is not None:
-            try:
-                _is_compatible(version, version)
-            except (IndexError, ValueError):
-                # Raises oslo.messaging's MessagingException.
-                self._check_version(version)
-        return _is_compatible(self.version_cap, version)
+        key = (self.version_cap, version)
+        try:
+            return _CAN_SEND[key]
+        except KeyError:
+            pass
+        except TypeError:
+            # Not hashable, so not a version: oslo.messaging's answer.
+            return super().can_send_version(version)
+        # What prepare(version=version).can_send_version() decides, without
+        # the context: the sanity check of prepare() (MessagingException
+        # for an invalid version), then the comparison with the cap.
+        self._check_version(version)
+        answer = messaging_utils.version_is_compatible(self.version_cap,
+                                                       version)
+        _memo_put(_CAN_SEND, key, answer)
+        return answer
 
     def prepare(self, *args, **kwargs):
         cctxt = _prepare(self, *args, **kwargs)
@@ -119,7 +141,8 @@ class CappedRPCClient(messaging.RPCClient):
         if cap is not None:
             # The context's own check before a send, memoised (without a
             # cap oslo.messaging's check returns at once).
-            cctxt._check_version_cap = _cap_check(cap)
+            cctxt._check_version_cap = (_SEND_CHECKS.get(cap)
+                                        or _send_check(cap))
         return cctxt
 
 
