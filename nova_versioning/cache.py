@@ -25,6 +25,11 @@ cached one.
 ``clear()`` forgets everything and detaches queries already under way, so
 an answer read before the clear is never cached after it (what a reload
 relies on).
+
+0 ("no such service") is never cached, so the first registration is seen
+at once. Instead, a process that registers the first record of a binary
+itself knows the minimum without asking: :meth:`MinimumVersionCache.seed`
+(see there for why this holds across processes).
 """
 
 import threading
@@ -38,6 +43,9 @@ class _Flight(object):
         self.done = threading.Event()
         self.values = None
         self.error = None
+        # binary -> version seeded while the query ran: a record this
+        # process admitted that the query may have missed.
+        self.seeds = {}
 
 
 class MinimumVersionCache(object):
@@ -56,7 +64,16 @@ class MinimumVersionCache(object):
         self._entries = {}
         self._inflight = {}
         self._scope = None
+        # Bumped whenever something cached may have become wrong (clear,
+        # forget, new scope): a seed taken before then is dropped.
+        self._generation = 0
         self.loads = 0
+
+    @property
+    def generation(self):
+        """Token for seed(): read it before the guard's lookup."""
+        with self._lock:
+            return self._generation
 
     def get_multi(self, binaries, load, scope=None, fresh=False):
         """Minimum version of each binary.
@@ -81,6 +98,7 @@ class MinimumVersionCache(object):
                 self._entries.clear()
                 self._inflight.clear()
                 self._scope = scope
+                self._generation += 1
             now = self._clock()
             for binary in binaries:
                 entry = None if fresh else self._entries.get(binary)
@@ -128,9 +146,15 @@ class MinimumVersionCache(object):
                 del self._inflight[binary]
                 # 0 means "no such service yet": never cached, so the
                 # first one to register is seen at once.
-                if values is not None and ttl > 0 and values[binary] > 0:
-                    self._entries[binary] = (values[binary], expires)
-                elif values is not None:
+                if values is None:
+                    continue
+                value = values[binary]
+                seeded = flight.seeds.get(binary)
+                if seeded is not None:
+                    value = min(value, seeded) if value else seeded
+                if ttl > 0 and value > 0:
+                    self._entries[binary] = (value, expires)
+                else:
                     # A fresh lookup may have found none where an older
                     # answer is cached: that answer is wrong now.
                     self._entries.pop(binary, None)
@@ -148,13 +172,58 @@ class MinimumVersionCache(object):
                 return entry[0]
             return None
 
+    def seed(self, binary, version, generation):
+        """Cache the version of the first record of a binary, just made.
+
+        This process registered ``binary`` at ``version``, admitted against
+        a minimum of 0 (no counted record). Without this, a startup storm
+        on an empty table reads the minimum twice per binary: once to find
+        0, which is not cached, and again as soon as the first record
+        exists.
+
+        Why ``version`` is the minimum, across processes: a guard that
+        reads after our record committed sees it, and admits nothing below
+        it; a lookup in this process that raced with the registration
+        keeps the lower of its answer and the seed. What this process
+        cannot see is a record another process admitted *concurrently*,
+        its guard having read 0 before our commit, at a lower version:
+        the guard at 0 is not serialised (in Nova neither). Reading again
+        after our commit would not close that gap: the other transaction
+        may commit after any read we make. Either way the TTL bounds how
+        long a lower record goes unseen, as it bounds any cached answer.
+
+        Nothing is cached when caching is off, when ``generation`` is not
+        the current one (a clear, forget or new scope since the guard read
+        its 0: the 0 may be stale), or when a lower minimum is cached.
+        """
+        ttl = self._ttl()
+        if ttl <= 0:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            now = self._clock()
+            entry = self._entries.get(binary)
+            flight = self._inflight.get(binary)
+            if flight is not None:
+                seeded = flight.seeds.get(binary)
+                flight.seeds[binary] = (version if seeded is None
+                                        else min(seeded, version))
+            if entry is not None and entry[1] > now:
+                if version < entry[0]:
+                    self._entries[binary] = (version, entry[1])
+                return
+            self._entries[binary] = (version, now + ttl)
+
     def forget(self, binary):
         """Drop the cached minimum of one binary (after a local write)."""
         with self._lock:
             self._entries.pop(binary, None)
             self._inflight.pop(binary, None)
+            self._generation += 1
 
     def clear(self):
         with self._lock:
             self._entries.clear()
             self._inflight.clear()
+            self._generation += 1

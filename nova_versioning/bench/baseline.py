@@ -29,6 +29,7 @@ class Uncached(object):
     """A MinimumVersionCache that never caches: every lookup queries."""
 
     loads = 0
+    generation = 0
 
     def get_multi(self, binaries, load, **kwargs):
         binaries = list(dict.fromkeys(binaries))
@@ -41,6 +42,9 @@ class Uncached(object):
 
     def peek(self, binary):
         return None
+
+    def seed(self, binary, version, generation):
+        pass
 
     def forget(self, binary):
         pass

@@ -50,14 +50,12 @@ class ComputeAPI(client.PinnedRPCAPI):
         trace_id is dropped below 6.5.
         """
         rpc_client = self.client
-        kwargs = {'payload': payload}
         if rpc_client.can_send_version('6.5'):
-            version = '6.5'
-            kwargs['trace_id'] = trace_id
-        else:
-            version = '6.0'
-        cctxt = rpc_client.prepare(server=host, version=version)
-        return cctxt.call(ctxt, 'ping', **kwargs)
+            cctxt = rpc_client.prepare(server=host, version='6.5')
+            return cctxt.call(ctxt, 'ping', payload=payload,
+                              trace_id=trace_id)
+        cctxt = rpc_client.prepare(server=host, version='6.0')
+        return cctxt.call(ctxt, 'ping', payload=payload)
 
     def reboot_instance(self, ctxt, host, instance_uuid, reboot_type='SOFT'):
         """Cast: reboot an instance.
@@ -67,18 +65,17 @@ class ComputeAPI(client.PinnedRPCAPI):
         UnsupportedRPCFeature rather than silently doing a soft reboot.
         """
         rpc_client = self.client
-        kwargs = {'instance_uuid': instance_uuid}
         if rpc_client.can_send_version('6.2'):
-            version = '6.2'
-            kwargs['reboot_type'] = reboot_type
+            cctxt = rpc_client.prepare(server=host, version='6.2')
+            cctxt.cast(ctxt, 'reboot_instance', instance_uuid=instance_uuid,
+                       reboot_type=reboot_type)
         elif reboot_type == 'SOFT':
-            version = '6.0'
+            cctxt = rpc_client.prepare(server=host, version='6.0')
+            cctxt.cast(ctxt, 'reboot_instance', instance_uuid=instance_uuid)
         else:
             raise self._unsupported(
                 rpc_client, "reboot_instance(reboot_type=%r)" % reboot_type,
                 '6.2')
-        cctxt = rpc_client.prepare(server=host, version=version)
-        cctxt.cast(ctxt, 'reboot_instance', **kwargs)
 
     def get_host_uptime(self, ctxt, host):
         """Call: seconds the compute on ``host`` has been up (6.1)."""

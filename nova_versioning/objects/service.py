@@ -305,18 +305,28 @@ class Service(base.NovaVersioningObject):
     def _create(self):
         updates = self.obj_get_changes()
         validate_binary(updates.get('binary'))
-        db_service = self._guarded_create(updates)
-        # The cached minimum stays right: the guard admitted this record
-        # only at or above it, and adding a row never raises a minimum. So
-        # a storm of registrations shares one minimum query per TTL.
+        # Taken before the guard reads: a clear or forget since makes the
+        # seed below a no-op.
+        generation = MIN_VERSION_CACHE.generation
+        db_service, minver = self._guarded_create(updates)
+        # A cached minimum stays right: the guard admitted this record only
+        # at or above it, and adding a row never raises a minimum. So a
+        # storm of registrations shares one minimum query per TTL.
+        if not minver and not db_service.forced_down:
+            # The first counted record of its binary: its version is the
+            # minimum (see MinimumVersionCache.seed for why that holds
+            # across processes), so the next registrations and lookups do
+            # not read again just to find it.
+            MIN_VERSION_CACHE.seed(db_service.binary, db_service.version,
+                                   generation)
         self._from_db_object(self._context, self, db_service)
 
     @db_api.retry_on_conflict
     def _guarded_create(self, updates):
         # Guard and insert in one transaction: a refusal writes nothing.
         with db_api.main_context_manager.writer.using(self._context):
-            self._check_minimum_version(own_record=None)
-            return db_api.service_create(self._context, updates)
+            minver = self._check_minimum_version(own_record=None)
+            return db_api.service_create(self._context, updates), minver
 
     def save(self, conf=None):
         """Write the changes.
@@ -374,6 +384,8 @@ class Service(base.NovaVersioningObject):
         The cached minimum of the binary answers unless this host's own
         counted record may be the one holding it; then the exact minimum
         of the other hosts is read.
+
+        :returns: the minimum the guard judged against (0: none).
         """
         binary = self.binary
         context = self._context
@@ -398,3 +410,4 @@ class Service(base.NovaVersioningObject):
             raise exception.ServiceTooOld(
                 thisver=self.version, minver=minver, host=self.host,
                 binary=binary, history=hist)
+        return minver

@@ -365,3 +365,85 @@ class TestMinimumVersionCacheScope(base.TestCase):
         self.assertEqual(5, self.cache.get(C, off, scope=0))
         self.assertEqual(6, self.cache.get(C, on, scope=600))
         self.assertEqual([[C]], on.calls)
+
+
+class TestSeed(base.TestCase):
+    """seed(): the first record of a binary, registered by this process."""
+
+    def setUp(self):
+        super().setUp()
+        self.clock = FakeClock()
+        self.ttl = 30
+        self.cache = cache.MinimumVersionCache(lambda: self.ttl,
+                                               clock=self.clock)
+
+    def test_seed_answers_without_a_load(self):
+        loader = FakeLoader({C: 0})
+        self.assertEqual(0, self.cache.get(C, loader))
+        generation = self.cache.generation
+        self.cache.seed(C, 6, generation)
+        loader.values[C] = 6
+        self.assertEqual(6, self.cache.get(C, loader))
+        self.assertEqual([[C]], loader.calls)
+
+    def test_seed_expires_with_the_ttl(self):
+        loader = FakeLoader({C: 5})
+        self.cache.seed(C, 6, self.cache.generation)
+        self.clock.now += 29.9
+        self.assertEqual(6, self.cache.get(C, loader))
+        self.clock.now += 0.1
+        self.assertEqual(5, self.cache.get(C, loader))
+        self.assertEqual([[C]], loader.calls)
+
+    def test_seed_is_dropped_after_clear_forget_or_new_scope(self):
+        for invalidate in (self.cache.clear,
+                           lambda: self.cache.forget(C),
+                           lambda: self.cache.get(D, FakeLoader({D: 7}),
+                                                  scope=60)):
+            generation = self.cache.generation
+            invalidate()
+            self.cache.seed(C, 6, generation)
+            self.assertIsNone(self.cache.peek(C))
+
+    def test_no_seed_when_caching_is_off(self):
+        self.ttl = 0
+        self.cache.seed(C, 6, self.cache.generation)
+        self.assertIsNone(self.cache.peek(C))
+
+    def test_seed_never_raises_a_cached_minimum(self):
+        self.assertEqual(5, self.cache.get(C, FakeLoader({C: 5})))
+        self.cache.seed(C, 6, self.cache.generation)
+        self.assertEqual(5, self.cache.peek(C))
+
+    def test_lower_seed_lowers_it(self):
+        # Two first registrations of this process, both admitted against
+        # the same 0: the lower version is the minimum.
+        generation = self.cache.generation
+        self.cache.seed(C, 7, generation)
+        self.cache.seed(C, 6, generation)
+        self.assertEqual(6, self.cache.peek(C))
+
+    def test_load_landing_after_a_seed_keeps_the_lower(self):
+        # The query ran before the seeded record committed and missed it.
+        def load(binaries):
+            self.cache.seed(C, 6, self.cache.generation)
+            return {C: 7}
+
+        self.assertEqual(7, self.cache.get(C, load))
+        self.assertEqual(6, self.cache.peek(C))
+
+    def test_load_landing_after_a_seed_may_lower_it(self):
+        def load(binaries):
+            self.cache.seed(C, 6, self.cache.generation)
+            return {C: 5}
+
+        self.assertEqual(5, self.cache.get(C, load))
+        self.assertEqual(5, self.cache.peek(C))
+
+    def test_zero_answer_landing_after_a_seed_keeps_the_seed(self):
+        def load(binaries):
+            self.cache.seed(C, 6, self.cache.generation)
+            return {C: 0}
+
+        self.assertEqual(0, self.cache.get(C, load))
+        self.assertEqual(6, self.cache.peek(C))

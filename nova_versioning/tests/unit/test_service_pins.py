@@ -53,8 +53,14 @@ class TestConductorLeftBehind(test_service_reload._ReloadTestCase):
             self.context, 'c2', 'nova-compute')
         db_api.service_update(self.context, record.id, {'version': 7})
 
+    def new_process(self):
+        # A conductor starting is a new process: nothing cached yet (this
+        # one may hold the minimum seeded when setUp registered c2).
+        objects.Service.clear_min_version_cache()
+
     def test_prepare_refuses(self):
         self.upgrade_c2()
+        self.new_process()
         exc = self.assertRaises(exception.PinResolutionFailed,
                                 self.conductor().prepare)
         self.assertEqual(['compute'], exc.unresolved)
@@ -72,6 +78,7 @@ class TestConductorLeftBehind(test_service_reload._ReloadTestCase):
         # What the service command does with prepare() (cmd.service.serve),
         # which first checks the configured database URL.
         self.upgrade_c2()
+        self.new_process()
         self.flags(connection=self.db.url, group='database')
         stderr = self.useFixture(fixtures.MonkeyPatch('sys.stderr',
                                                       io.StringIO())).new_value

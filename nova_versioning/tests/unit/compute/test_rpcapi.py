@@ -151,10 +151,9 @@ class TestComputeAPIAtEachCap(_Base):
 
     @staticmethod
     def sends(prepare):
-        # can_send_version() prepares too, without a server: keep the
-        # prepare calls that address a message.
-        return [c.kwargs for c in prepare.call_args_list
-                if 'server' in c.kwargs]
+        # Every prepare addresses a message: can_send_version() answers
+        # without preparing a context.
+        return [c.kwargs for c in prepare.call_args_list]
 
     scenarios = [('cap-%s-%s' % (cap, name), {'cap': cap, 'call': name})
                  for cap in sorted(EXPECTED) for name in sorted(CALLS)]
@@ -250,3 +249,23 @@ class TestComputeAPIPins(_Base):
         self.assertRaises(exception.UnsupportedRPCFeature,
                           api.reboot_instance, self.context, HOST, UUID,
                           reboot_type='HARD')
+
+    def test_each_resolve_applies_to_the_next_send(self):
+        # Down, up and down again: every answer follows the current cap.
+        endpoint = self.serve('6.5')
+        api = self.make_api('6.1')
+        for pin, hard_sent in (('6.1', False), ('6.2', True),
+                               ('6.1', False), ('6.2', True)):
+            self.flags(group='upgrade_levels', compute=pin)
+            api.resolve(self.context)
+            if hard_sent:
+                api.reboot_instance(self.context, HOST, UUID,
+                                    reboot_type='HARD')
+                self.assertEqual(('6.2', 'HARD'),
+                                 (api.client.version_cap,
+                                  endpoint.next_call()[2]['reboot_type']))
+            else:
+                self.assertRaises(exception.UnsupportedRPCFeature,
+                                  api.reboot_instance, self.context, HOST,
+                                  UUID, reboot_type='HARD')
+                endpoint.assert_nothing_received()

@@ -17,14 +17,18 @@ PostgreSQL.
 """
 
 import threading
+from unittest import mock
 
 import fixtures
 from oslo_db.sqlalchemy import test_migrations
+from oslo_utils import uuidutils
 from oslo_versionedobjects import exception as ovo_exc
 import sqlalchemy as sa
 import testtools
 
+from nova_versioning import cache
 from nova_versioning import context as nv_context
+from nova_versioning.db import api as db_api
 from nova_versioning.db import migration
 from nova_versioning.db import models
 from nova_versioning import exception
@@ -410,8 +414,14 @@ class ServiceDBTestsMixin(object):
 
     # -- cache -------------------------------------------------------------
 
+    def _registered_elsewhere(self, host, release=None, **kw):
+        """A record registered by another process: not seeded here."""
+        svc = self._create(host, release=release, **kw)
+        objects.Service.clear_min_version_cache()
+        return svc
+
     def test_cache_hit_runs_no_sql(self):
-        self._create('h1', release='pike')
+        self._registered_elsewhere('h1', release='pike')
         self.sql.reset()
         self.assertEqual(6, self._min())
         self.assertEqual(1, len(self.sql.on_services()))
@@ -450,7 +460,7 @@ class ServiceDBTestsMixin(object):
         self.useFixture(fixtures.MockPatchObject(
             service_obj.MIN_VERSION_CACHE, '_clock', lambda: clock[0]))
         self.flags(minimum_version_cache_ttl=10, group='versioning')
-        self._create('h1', release='pike')
+        self._registered_elsewhere('h1', release='pike')
         self.sql.reset()
         self.assertEqual(6, self._min())
         clock[0] += 9.5
@@ -506,7 +516,7 @@ class ServiceDBTestsMixin(object):
         self.assertEqual(6, self._min())
 
     def test_registrations_inside_ttl_share_one_minimum_query(self):
-        self._create('h0', release='pike')
+        self._registered_elsewhere('h0', release='pike')
         self.sql.reset()
         for i in range(1, 11):
             self._create('h%d' % i)
@@ -515,6 +525,121 @@ class ServiceDBTestsMixin(object):
         self.assertEqual(1, len(self.sql.minimum_queries()))
         self.assertEqual(6, self._min())
         self.assertEqual(1, len(self.sql.minimum_queries()))
+
+    # -- the first registration of a binary seeds the cache ------------------
+
+    def test_first_registration_seeds_the_minimum(self):
+        # A startup storm on an empty table: the first guard reads 0 (not
+        # cached); its record's version is then the minimum, so neither
+        # the next registrations nor the lookups read it again.
+        self._create('h0', release='pike')
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        for i in range(1, 6):
+            self._create('h%d' % i)
+        self.assertEqual(6, self._min())
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(6, service_obj.MIN_VERSION_CACHE.peek(C))
+
+    def test_seed_is_per_binary(self):
+        self._create('h0', release='pike')
+        self.assertIsNone(service_obj.MIN_VERSION_CACHE.peek(D))
+        self.sql.reset()
+        self.assertEqual(0, self._min(D))
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+
+    def test_forced_down_first_record_seeds_nothing(self):
+        # It does not count: the minimum is still 0, and read again.
+        self._create('h0', release='pike', forced_down=True)
+        self.sql.reset()
+        self.assertEqual(0, self._min())
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self._create('h1')
+        self.assertEqual(CURRENT, self._min())
+
+    def test_registration_against_a_read_minimum_seeds_nothing(self):
+        # Another process's older record was there first: the guard read
+        # its version, which stays the cached minimum.
+        self._registered_elsewhere('old', release='ocata')
+        self._create('h1')
+        self.sql.reset()
+        self.assertEqual(5, self._min())
+        self.assertEqual([], self.sql.minimum_queries())
+
+    def test_clear_during_first_registration_drops_the_seed(self):
+        # A reload clears the cache while the guard's 0 is being acted on:
+        # that 0 may be stale, so nothing is seeded from it.
+        original = db_api.service_create
+
+        def create_then_clear(context, values):
+            result = original(context, values)
+            objects.Service.clear_min_version_cache()
+            return result
+
+        self.useFixture(fixtures.MockPatchObject(
+            db_api, 'service_create', create_then_clear))
+        self._create('h0', release='pike')
+        self.assertIsNone(service_obj.MIN_VERSION_CACHE.peek(C))
+
+    def test_other_process_cannot_register_below_the_seed(self):
+        # Cross-process: once our first record is committed, another
+        # process's guard (with its own cache) reads it and refuses an
+        # older service, so the seeded minimum stays the true minimum.
+        self._create('h0')
+        other_cache = cache.MinimumVersionCache(
+            lambda: service_obj.CONF.versioning.minimum_version_cache_ttl)
+        with mock.patch.object(service_obj, 'MIN_VERSION_CACHE',
+                               other_cache):
+            self.assertRaises(exception.ServiceTooOld, self._create,
+                              'old', release='pike')
+            # And one at or above it is admitted, without lowering it.
+            self._create('h1')
+            self.assertEqual(CURRENT, self._min())
+        self.assertEqual(CURRENT, self._min())
+        self.assertEqual([CURRENT, CURRENT],
+                         [r[3] for r in self._rows()])
+
+    def test_lookup_racing_with_first_registration_keeps_the_lower(self):
+        # Our pike record was admitted against 0 before another process's
+        # current record existed, and commits (seeding 6) while a lookup's
+        # query runs: the lookup read only the other record. The cache
+        # keeps the lower of the two.
+        self._write_row('other', CURRENT)
+        original = db_api.service_get_minimum_version
+
+        def read_then_seed(context, binaries, **kwargs):
+            values = original(context, binaries, **kwargs)
+            service_obj.MIN_VERSION_CACHE.seed(
+                C, 6, service_obj.MIN_VERSION_CACHE.generation)
+            return values
+
+        self.useFixture(fixtures.MockPatchObject(
+            db_api, 'service_get_minimum_version', read_then_seed))
+        self.assertEqual(CURRENT, self._min())
+        self.assertEqual(6, service_obj.MIN_VERSION_CACHE.peek(C))
+
+    def test_concurrent_lower_first_registration_seen_after_ttl(self):
+        # The one case a seed cannot see: another process admitted an
+        # older first record concurrently (its guard read 0 before our
+        # record committed). Nothing in this process can tell until it
+        # reads again; the TTL bounds how long, as for any cached answer.
+        clock = [100.0]
+        self.useFixture(fixtures.MockPatchObject(
+            service_obj.MIN_VERSION_CACHE, '_clock', lambda: clock[0]))
+        self.flags(minimum_version_cache_ttl=10, group='versioning')
+        self._create('h0')
+        self._write_row('racer', 6)
+        self.assertEqual(CURRENT, self._min())
+        clock[0] += 10
+        self.assertEqual(6, self._min())
+
+    def _write_row(self, host, version):
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.text(
+                'INSERT INTO services (uuid, host, ' + self._quoted('binary')
+                + ', topic, report_count, disabled, forced_down, version, '
+                'deleted) VALUES (:u, :h, :b, :t, 0, :f, :f, :v, 0)'),
+                {'u': uuidutils.generate_uuid(), 'h': host, 'b': C,
+                 't': 'compute', 'f': False, 'v': version})
 
     def test_heartbeat_inside_ttl_runs_no_minimum_query(self):
         self._create('h2', release='pike')
@@ -530,7 +655,7 @@ class ServiceDBTestsMixin(object):
             self.context, svc.id).report_count)
 
     def test_single_flight_32_threads_one_query(self):
-        self._create('h1', release='pike')
+        self._registered_elsewhere('h1', release='pike')
         waiters = self.useFixture(utils.FlightWaiters())
         held = []
 

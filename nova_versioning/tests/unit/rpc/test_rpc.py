@@ -11,6 +11,8 @@
 # under the License.
 """Transport, client, server and serializer helpers."""
 
+from unittest import mock
+
 import oslo_messaging as messaging
 
 from nova_versioning import context as nv_context
@@ -96,3 +98,117 @@ class TestClientServer(base.TestCase):
         self.assertFalse(client.can_send_version('1.3'))
         self.assertIsInstance(client.serializer,
                               rpc.RequestContextSerializer)
+
+
+class TestCappedClient(base.TestCase):
+    """rpc.get_client's can_send_version() and cap check, against oslo's."""
+
+    CAPS = [None, '1.0', '1.2', '1.2.1', '2.0']
+    VERSIONS = [None, '0.9', '1.0', '1.1', '1.2', '1.2.1', '1.2.2', '1.3',
+                '2.0', '2.1']
+    INVALID = ['1', 'x.y', '1.x', '', ['1', '2']]
+
+    def setUp(self):
+        super().setUp()
+        self.transport = self.useFixture(
+            fakes.FakeTransport(self.conf)).transport
+
+    def clients(self, cap, target_version='1.2'):
+        target = messaging.Target(topic='echo', version=target_version)
+        ours = rpc.get_client(self.transport, target, version_cap=cap)
+        theirs = messaging.get_rpc_client(self.transport, target,
+                                          version_cap=cap)
+        return ours, theirs
+
+    @staticmethod
+    def outcome(fn, *args):
+        try:
+            return fn(*args)
+        except Exception as exc:
+            return type(exc)
+
+    def test_can_send_version_answers_as_oslo_messaging(self):
+        for cap in self.CAPS:
+            ours, theirs = self.clients(cap)
+            self.assertIsInstance(ours, rpc.CappedRPCClient)
+            # Twice: the memoised answer is the same as the first.
+            for _ in range(2):
+                for version in self.VERSIONS + self.INVALID:
+                    self.assertEqual(
+                        self.outcome(theirs.can_send_version, version),
+                        self.outcome(ours.can_send_version, version),
+                        'cap %r, version %r' % (cap, version))
+                self.assertEqual(theirs.can_send_version(),
+                                 ours.can_send_version())
+
+    def test_invalid_version_raises_what_oslo_messaging_raises(self):
+        ours, _theirs = self.clients('1.2')
+        self.assertRaises(messaging.MessagingException,
+                          ours.can_send_version, '1')
+        self.assertRaises(messaging.MessagingException,
+                          ours.can_send_version, 'x.y')
+
+    def test_target_version_is_the_default(self):
+        for target_version, expected in (('1.2', True), ('1.3', False),
+                                         (None, False)):
+            ours, _theirs = self.clients('1.2', target_version)
+            self.assertEqual(expected, ours.can_send_version())
+
+    def test_answer_follows_the_cap_of_each_client(self):
+        low, _ = self.clients('1.2')
+        high, _ = self.clients('1.3')
+        for _ in range(2):
+            self.assertFalse(low.can_send_version('1.3'))
+            self.assertTrue(high.can_send_version('1.3'))
+
+    def test_can_send_version_prepares_nothing(self):
+        ours, _theirs = self.clients('1.2')
+        with mock.patch.object(messaging.Target, '__call__') as target:
+            self.assertTrue(ours.can_send_version('1.1'))
+            self.assertFalse(ours.can_send_version('1.3'))
+        target.assert_not_called()
+
+    def test_send_above_the_cap_raises_before_sending(self):
+        ours, theirs = self.clients('1.2')
+        for client in (ours, theirs):
+            with mock.patch.object(self.transport, '_send') as send:
+                for _ in range(2):
+                    cctxt = client.prepare(server='h1', version='1.3')
+                    exc = self.assertRaises(messaging.RPCVersionCapError,
+                                            cctxt.cast, self.context, 'echo')
+                    self.assertEqual(('1.3', '1.2'),
+                                     (exc.version, exc.version_cap))
+                    self.assertRaises(messaging.RPCVersionCapError,
+                                      cctxt.call, self.context, 'echo')
+                    self.assertRaises(messaging.RPCVersionCapError,
+                                      client.prepare(version='1.2.1').cast,
+                                      self.context, 'echo')
+                send.assert_not_called()
+
+    def test_send_at_or_below_the_cap_is_sent(self):
+        ours, _theirs = self.clients('1.2')
+        with mock.patch.object(self.transport, '_send') as send:
+            ours.prepare(server='h1', version='1.2').cast(self.context,
+                                                          'echo')
+            ours.prepare(server='h1', version='1.0').cast(self.context,
+                                                          'echo')
+            ours.cast(self.context, 'echo')
+        self.assertEqual(['1.2', '1.0', '1.2'],
+                         [c.args[2]['version'] for c in send.call_args_list])
+
+    def test_cap_given_to_prepare_is_the_one_checked(self):
+        ours, _theirs = self.clients('1.2')
+        with mock.patch.object(self.transport, '_send') as send:
+            raised = ours.prepare(version='1.3', version_cap='1.3')
+            raised.cast(self.context, 'echo')
+            self.assertEqual(1, send.call_count)
+            lowered = ours.prepare(version='1.2', version_cap='1.1')
+            self.assertFalse(lowered.can_send_version())
+            exc = self.assertRaises(messaging.RPCVersionCapError,
+                                    lowered.cast, self.context, 'echo')
+            self.assertEqual('1.1', exc.version_cap)
+            # A context prepared from a prepared one keeps oslo's check.
+            again = raised.prepare(version='1.4')
+            self.assertRaises(messaging.RPCVersionCapError,
+                              again.cast, self.context, 'echo')
+            self.assertEqual(1, send.call_count)
