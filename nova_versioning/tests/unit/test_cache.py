@@ -440,6 +440,21 @@ class TestSeed(base.TestCase):
         self.assertEqual(5, self.cache.get(C, load))
         self.assertEqual(5, self.cache.peek(C))
 
+    def test_fresh_load_replaces_an_older_entry_but_keeps_a_new_seed(self):
+        self.cache.get(C, lambda binaries: {C: 5})
+        # A fresh read sees the upgrade past the cached 5 ...
+        self.assertEqual(7, self.cache.get(C, lambda binaries: {C: 7},
+                                           fresh=True))
+        self.assertEqual(7, self.cache.peek(C))
+
+        # ... and a record seeded while it ran still counts.
+        def load(binaries):
+            self.cache.seed(C, 6, self.cache.generation)
+            return {C: 8}
+
+        self.assertEqual(8, self.cache.get(C, load, fresh=True))
+        self.assertEqual(6, self.cache.peek(C))
+
     def test_zero_answer_landing_after_a_seed_keeps_the_seed(self):
         def load(binaries):
             self.cache.seed(C, 6, self.cache.generation)
