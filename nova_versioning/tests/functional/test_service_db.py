@@ -11,12 +11,14 @@
 # under the License.
 """The Service object and the schema on real MariaDB and PostgreSQL.
 
-The same tests as on SQLite in the unit suite. Each test runs in a
+The same tests as on SQLite in the unit suite (the Service object, the
+schema and the oldest-supported-compute guard). Each test runs in a
 database of its own, provisioned through oslo.db as openstack_citest.
 """
 
 from nova_versioning.tests import base
 from nova_versioning.tests.unit.objects import test_service
+from nova_versioning.tests.unit import test_guards
 
 
 class ServiceMySQLTestCase(base.MySQLMixin,
@@ -40,4 +42,16 @@ class SchemaMySQLTestCase(base.MySQLMixin,
 class SchemaPostgreSQLTestCase(base.PostgreSQLMixin,
                                test_service.SchemaTestsMixin,
                                base.DBTestCase):
+    pass
+
+
+class OldestSupportedComputeMySQLTestCase(
+        base.MySQLMixin, test_guards.OldestSupportedComputeTestsMixin,
+        base.DBTestCase):
+    pass
+
+
+class OldestSupportedComputePostgreSQLTestCase(
+        base.PostgreSQLMixin, test_guards.OldestSupportedComputeTestsMixin,
+        base.DBTestCase):
     pass
