@@ -95,6 +95,13 @@ class DBTestCase(TestCase):
     def _provision(self):
         if self.BACKEND == 'sqlite':
             return None
+        return self.provision_database()
+
+    def provision_database(self):
+        """The URL of a new, empty database on the BACKEND server.
+
+        Dropped at the end of the test.
+        """
         backend = database_backend(self, self.BACKEND)
         ident = 'nv_' + uuidutils.generate_uuid(dashed=False)[:16]
         backend.create_named_database(ident)
