@@ -363,10 +363,12 @@ class Service(base.NovaVersioningObject):
     @db_api.retry_on_conflict
     def _guarded_update(self, updates):
         # Lock the row, guard a re-registration, update: one transaction.
+        # A heartbeat (no version written) runs no guard: service_update
+        # locks and reads the row once.
         with db_api.main_context_manager.writer.using(self._context):
-            own = db_api.service_get(self._context, self.id,
-                                     for_update=True)
             if 'version' in updates:
+                own = db_api.service_get(self._context, self.id,
+                                         for_update=True)
                 self._check_minimum_version(own_record=own)
             return db_api.service_update(self._context, self.id, updates)
 

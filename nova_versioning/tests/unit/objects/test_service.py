@@ -392,6 +392,16 @@ class ServiceDBTestsMixin(object):
         got = objects.Service.get_by_id(self.context, old.id)
         self.assertEqual((1, 5), (got.report_count, got.version))
 
+    def test_heartbeat_reads_its_row_once(self):
+        svc = self._create('h1')
+        self.sql.reset()
+        svc.report_count += 1
+        svc.save()
+        # One SELECT ... FOR UPDATE (SQLite has no FOR UPDATE), one UPDATE.
+        self.assertEqual(1, len(self.sql.on_services()), self.sql.statements)
+        self.assertEqual(1, len(self.sql.on_services('UPDATE')),
+                         self.sql.statements)
+
     def test_heartbeat_does_not_rewrite_version(self):
         old = self._create('old', release='ocata')
         # Even saved by newer code, a heartbeat keeps the recorded version.
