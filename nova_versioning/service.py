@@ -49,6 +49,7 @@ Life of a service process:
 """
 
 import random
+import signal
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -317,7 +318,26 @@ class RPCService(service.Service):
                          for name, decision in self.apis.decisions())
 
     def reset(self):
-        """SIGHUP on the eventlet backend (configuration already mutated)."""
+        """SIGHUP on the eventlet backend (configuration already mutated).
+
+        oslo.service leaves SIGHUP at its default action, which ends the
+        process, while it handles one; a second SIGHUP arriving during the
+        reload is held instead, and the configuration is read again and
+        the pins resolved once more before this returns.
+        """
+        with _HeldSighup() as held:
+            self._reload()
+            while held.take():
+                LOG.info('SIGHUP received during the reload: reloading '
+                         'again')
+                try:
+                    self.conf.mutate_config_files()
+                except Exception:
+                    LOG.exception('Could not read the configuration files '
+                                  'again; keeping the current values')
+                self._reload()
+
+    def _reload(self):
         LOG.info('Reloading: re-resolving every RPC version pin')
         objects.Service.clear_min_version_cache()
         try:
@@ -382,3 +402,41 @@ class RPCService(service.Service):
             self._transport.cleanup()
         obj_base.NovaVersioningObject.indirection_api = None
         super().stop(graceful=graceful)
+
+
+class _HeldSighup(object):
+    """Within the block, a SIGHUP is recorded instead of acted upon.
+
+    Signal handlers belong to the main thread of the process; from another
+    thread nothing changes. On exit the handler found on entry is put back.
+    """
+
+    def __init__(self):
+        self._received = False
+        self._installed = False
+        self._previous = None
+
+    def _handler(self, signo, frame):
+        self._received = True
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGHUP, self._handler)
+        except ValueError:
+            # Not the main thread (greenthreads of an eventlet process
+            # are): there is nothing to hold here.
+            return self
+        self._installed = True
+        return self
+
+    def take(self):
+        """True once for every run of SIGHUPs received so far."""
+        received, self._received = self._received, False
+        return received
+
+    def __exit__(self, *exc_info):
+        if self._installed:
+            # None: a handler not set from Python; the default then.
+            signal.signal(signal.SIGHUP, self._previous if self._previous
+                          is not None else signal.SIG_DFL)
+        return False

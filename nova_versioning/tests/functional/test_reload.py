@@ -241,3 +241,28 @@ class EventletReloadPostgreSQLTestCase(base.PostgreSQLMixin,
                                        ReloadTestsMixin,
                                        rpc_base.RPCFunctionalTestCase):
     BACKEND_NAME = 'eventlet'
+
+    def test_second_sighup_during_a_reload_keeps_serving(self):
+        # oslo.service's eventlet launcher leaves SIGHUP at its default
+        # action (the end of the process) while it handles one. A compute
+        # waiting on a stopped conductor holds its reload open long enough
+        # for the second SIGHUP to land inside it.
+        conductor, old, new = self._fleet()
+        new.stop()
+        self.processes.remove(new)
+        new = self.start_service('compute', 'cpu-new', extra={
+            'versioning': {'minimum_version_lookup_timeout': 5}})
+        conductor.stop()
+        self.processes.remove(conductor)
+
+        offset = new.log_size()
+        self.reload(new, r'Reloading: re-resolving every RPC version pin')
+        new.signal(signal.SIGHUP)
+        new.wait_for_log(r'SIGHUP received during the reload: reloading '
+                         r'again', timeout=90, start=offset)
+        new.wait_for_log(r'Pin resolution on \w+ failed; keeping the last '
+                         r'good pins', timeout=90, start=offset, count=2)
+        self.assertIsNone(new.proc.poll())
+        # Still serving, with its kept pins.
+        self.assertEqual({'compute': '6.4', 'conductor': '3.2'},
+                         self.caps('compute', 'cpu-new'))

@@ -19,6 +19,7 @@ compute pin down.
 
 import logging
 import os
+import signal
 import time
 from unittest import mock
 
@@ -249,6 +250,41 @@ class TestReset(_ReloadTestCase):
             'nova-compute'))
         self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
                          self.stored_caps())
+
+    def test_sighup_during_the_reload_reloads_again(self):
+        svc = self.started_conductor()
+        # What oslo.service's eventlet launcher leaves while it handles a
+        # SIGHUP is the default action, which ends the process: stand in
+        # for it with a handler that records being reached.
+        reached = []
+        previous = signal.signal(signal.SIGHUP,
+                                 lambda signo, frame: reached.append(signo))
+        self.addCleanup(signal.signal, signal.SIGHUP, previous)
+        handler = signal.getsignal(signal.SIGHUP)
+        reasons = []
+        resolve_pins = svc.resolve_pins
+
+        def resolve(reason, fresh=False):
+            reasons.append(reason)
+            if len(reasons) == 1:
+                # The operator's second SIGHUP, during the first reload.
+                os.kill(os.getpid(), signal.SIGHUP)
+                self.flags(group='upgrade_levels', compute='6.2')
+            return resolve_pins(reason, fresh=fresh)
+
+        self.records.records[:] = []
+        with mock.patch.object(svc, 'resolve_pins', side_effect=resolve), \
+                mock.patch.object(svc.conf, 'mutate_config_files') as mutate:
+            svc.reset()
+        self.assertEqual([], reached)
+        self.assertEqual(['SIGHUP', 'SIGHUP'], reasons)
+        mutate.assert_called_once_with()
+        self.assertIn('SIGHUP received during the reload: reloading again',
+                      self.records.messages())
+        # The second reload applied what the second SIGHUP was sent for.
+        self.assertEqual(('6.2', '6.2'), self.caps(svc)['compute'])
+        # And the handler found on entry is back.
+        self.assertIs(handler, signal.getsignal(signal.SIGHUP))
 
     def test_reads_the_mutated_options(self):
         svc = self.started_conductor()
