@@ -294,9 +294,7 @@ class RPCService(service.Service):
             self.apis.resolve_all(self._context(), fresh=fresh)
             ok = True
         except exception.PinResolutionFailed as exc:
-            unresolved = [name for name, _error in exc.failures
-                          if self.manager.client_apis[name].decision is None]
-            if unresolved:
+            if exc.unresolved:
                 raise
             LOG.error('Pin resolution on %(reason)s failed; keeping the '
                       'last good pins (%(pins)s), still serving. Fix the '
