@@ -46,14 +46,13 @@ from nova_versioning.grenade import fleet as nv_fleet
 from nova_versioning.grenade import load
 from nova_versioning import objects
 from nova_versioning.rpc import client as rpc_client
+from nova_versioning.rpc import pinning
 
 LOG = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 20
 IDLE_SECONDS = 1.0
 STAGES = 6
-# The audit-log wording of a pin lifted by a reload (rpc.pinning).
-CHANGE_LOGGED = 'compute RPC version cap changed from %s to %s'
 API_RELOAD = ('resolve_all() called in the runner (what a reload runs); '
               'the runner plays the API in its own process and is not '
               'signalled')
@@ -328,7 +327,8 @@ class Scenario(object):
                     pins=steps[-1]['pins'], steps=steps)
 
     def _stage4(self):
-        expected = CHANGE_LOGGED % (self.old_cap, self.latest_cap)
+        expected = pinning.changed_message('compute', self.old_cap,
+                                           self.latest_cap)
         handle = self.handles['ctl1']
         mark = self.fleet.log_mark(handle)
         self.fleet.reload(handle)

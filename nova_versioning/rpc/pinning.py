@@ -346,5 +346,10 @@ def change_message(old, new):
         return '%s RPC version cap set to %s' % (new.api, new.cap)
     if old.cap == new.cap:
         return '%s RPC version cap unchanged at %s' % (new.api, new.cap)
+    return changed_message(new.api, old.cap, new.cap)
+
+
+def changed_message(api, old_cap, new_cap):
+    """The line logged when a re-resolution moves ``api``'s cap."""
     return '%s RPC version cap changed from %s to %s' % (
-        new.api, old.cap, new.cap)
+        api, old_cap, new_cap)
