@@ -66,13 +66,19 @@ class ServiceTooOld(NovaVersioningException):
 
 
 class TooOldComputeService(NovaVersioningException):
-    """nova-compute records older than the oldest supported release."""
+    """nova-compute records older than the oldest supported release.
 
-    msg_fmt = ('%(service)s refuses to start: it does not support '
-               'nova-compute services older than %(oldest_supported)s, and '
-               'these are still recorded: %(hosts)s. Upgrade them, or '
-               'delete or force down their records if they are gone; during '
-               'a fast-forward upgrade set '
+    The first sentence is Nova's own (``nova.exception.TooOldComputeService``)
+    so that runbooks matching it still apply; what to do follows.
+    """
+
+    msg_fmt = ('Current %(product)s version does not support computes older '
+               'than %(oldest_release)s but the minimum compute service '
+               'level in your %(scope)s is %(minimum)d and the oldest '
+               'supported service level is %(oldest)d. %(service)s refuses '
+               'to start: these nova-compute services are older: '
+               '%(hosts)s. Upgrade them, or delete or force down their '
+               'records if they are gone; during a fast-forward upgrade set '
                '[workarounds]/disable_compute_service_check_for_ffu on '
                '%(service)s to start anyway.')
 

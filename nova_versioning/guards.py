@@ -30,6 +30,25 @@ LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = 'nova-compute'
 
 
+def too_old_terms(history, minimum, scope='cell'):
+    """The terms of Nova's too-old-compute sentence for ``history``.
+
+    :param minimum: the minimum compute service version found.
+    :param scope: 'cell' when one database was read (Nova's word for it).
+    """
+    return {'product': history.rules.product,
+            'oldest_release': history.oldest_supported.capitalize(),
+            'scope': scope, 'minimum': minimum,
+            'oldest': history.oldest_supported_version}
+
+
+def describe_hosts(history, records):
+    """"host (version N (release)), ..." of the records."""
+    return ', '.join('%s (version %s)' % (record.host,
+                                          history.describe(record.version))
+                     for record in records)
+
+
 def check_oldest_supported_computes(context, service_name, conf=None):
     """Refuse to start while too-old computes are counted.
 
@@ -47,13 +66,9 @@ def check_oldest_supported_computes(context, service_name, conf=None):
         context, COMPUTE_BINARY, oldest)
     if not too_old:
         return []
-    hosts = ', '.join('%s (version %s)' % (svc.host,
-                                           history.describe(svc.version))
-                      for svc in too_old)
     error = exception.TooOldComputeService(
-        service=service_name,
-        oldest_supported='version %s' % history.describe(oldest),
-        hosts=hosts)
+        service=service_name, hosts=describe_hosts(history, too_old),
+        **too_old_terms(history, min(svc.version for svc in too_old)))
     if conf.workarounds.disable_compute_service_check_for_ffu:
         LOG.warning('%s Starting anyway because '
                     '[workarounds]/disable_compute_service_check_for_ffu '

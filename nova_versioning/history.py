@@ -23,6 +23,7 @@ sample services shipped with this library; a deployment of another oslo
 service plugs in its own :class:`VersionHistory`.
 """
 
+import dataclasses
 import re
 import threading
 
@@ -41,14 +42,80 @@ _ALIAS_RE = re.compile(r'[a-z][a-z0-9_.-]*')
 _RPC_SUFFIX = '_rpc'
 
 
+# Longer numbers are no RPC version anyone sends; refusing them early also
+# keeps int() away from values of thousands of digits.
+_MAX_VERSION_TEXT = 32
+
+
 def parse_rpc_version(value):
     """Return (major, minor) for an "X.Y" RPC version, or None."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > _MAX_VERSION_TEXT:
         return None
     match = _RPC_VERSION_RE.fullmatch(value)
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2))
+
+
+# Where the oldest supported release starts.
+#: The first service version after the release before it: a release names
+#: the last service version it shipped, and every version up to it belongs
+#: to it (the sample services' rule).
+AFTER_PREVIOUS_RELEASE = 'after-previous-release'
+#: The very service version the release names: versions between the
+#: previous release and it (development versions) are too old (Nova's
+#: rule, ``nova.utils.raise_if_old_compute``).
+AT_RELEASE = 'at-release'
+
+#: Explicit and release-name pins older than the oldest supported release.
+REFUSE = 'refuse'
+WARN = 'warn'
+
+#: Which explicit "X.Y" versions a pin may give.
+#: Of the current major version only, from the oldest supported release's.
+CURRENT_MAJOR = 'current-major'
+#: Any version the API's history or release aliases know, of any major
+#: version, up to the latest (Nova accepts any pin its API can send).
+KNOWN = 'known'
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryRules(object):
+    """The compatibility rules a history is read by.
+
+    Pinning, the guards and the reports ask the history, never which
+    provider it came from; a provider declares its project's rules here.
+
+    :ivar oldest_supported_starts: AFTER_PREVIOUS_RELEASE or AT_RELEASE.
+    :ivar shared_release_versions: several releases may name one service
+        version (releases without any service version bump).
+    :ivar old_pins: REFUSE or WARN, for explicit and release-name pins
+        older than the oldest supported release.
+    :ivar explicit_versions: CURRENT_MAJOR or KNOWN.
+    :ivar product: how messages name the project ("Current <product>
+        version does not support computes older than ...").
+    """
+
+    oldest_supported_starts: str = AFTER_PREVIOUS_RELEASE
+    shared_release_versions: bool = False
+    old_pins: str = REFUSE
+    explicit_versions: str = CURRENT_MAJOR
+    product: str = 'nova_versioning'
+
+    def __post_init__(self):
+        choices = {
+            'oldest_supported_starts': (AFTER_PREVIOUS_RELEASE, AT_RELEASE),
+            'old_pins': (REFUSE, WARN),
+            'explicit_versions': (CURRENT_MAJOR, KNOWN),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError('HistoryRules.%s must be one of %s, not %r'
+                                 % (name, ', '.join(allowed),
+                                    getattr(self, name)))
+
+
+DEFAULT_RULES = HistoryRules()
 
 
 class VersionHistory(object):
@@ -57,18 +124,36 @@ class VersionHistory(object):
     :param name: name used in messages (the provider's name).
     :param history: sequence indexed by service version; each entry maps
         ``<api>_rpc`` to the "X.Y" RPC version of that API at that service
-        version.
-    :param releases: ordered mapping of lower-case release name to the last
-        service version of that release.
+        version. An API may start later than version 0 (it is then
+        described from its first entry on) and its major version may go
+        up; it never goes down, and an entry never drops an API.
+    :param releases: ordered mapping of lower-case release name to the
+        service version of that release, oldest first (see
+        :class:`HistoryRules` for what the version means and whether
+        releases may share one).
     :param oldest_supported: name of the oldest release the newest code
         still supports as a peer.
+    :param rpc_aliases: optional ``{api: {release name: "X.Y"}}``: release
+        names that pin an API straight to an RPC version, oldest first;
+        they may name releases older than the history (Nova's
+        ``ComputeAPI.VERSION_ALIASES``). A release name found here pins to
+        this version rather than through ``releases``.
+    :param rules: the :class:`HistoryRules` (default: the sample services'
+        rules).
+    :param source: where the table comes from, for reports ("built in",
+        "live Nova 34.0.0", "snapshot of Nova 34.0.0").
     """
 
-    def __init__(self, name, history, releases, oldest_supported):
+    def __init__(self, name, history, releases, oldest_supported,
+                 rpc_aliases=None, rules=None, source='built in'):
         self.name = name
         self.entries = tuple(dict(entry) for entry in history)
         self.releases = dict(releases)
         self.oldest_supported = oldest_supported
+        self.rpc_aliases = {api: dict(aliases)
+                            for api, aliases in (rpc_aliases or {}).items()}
+        self.rules = rules if rules is not None else DEFAULT_RULES
+        self.source = source
         self.validate()
 
     # -- validation --------------------------------------------------------
@@ -121,7 +206,9 @@ class VersionHistory(object):
                 raise self._invalid(
                     'release %s maps to service version %d, outside 1..%d'
                     % (alias, version, self.service_version))
-            if version <= last:
+            if version < last or (
+                    version == last
+                    and not self.rules.shared_release_versions):
                 raise self._invalid(
                     'release %s (service version %d) does not come after '
                     'the previous release (service version %d)'
@@ -131,6 +218,45 @@ class VersionHistory(object):
             raise self._invalid(
                 'oldest supported release %r is not a known release'
                 % (self.oldest_supported,))
+        self._validate_rpc_aliases()
+
+    def _validate_rpc_aliases(self):
+        if not isinstance(self.rpc_aliases, dict):
+            raise self._invalid('the RPC release aliases are not a mapping')
+        for api, aliases in self.rpc_aliases.items():
+            if api not in self.apis:
+                raise self._invalid(
+                    'RPC release aliases are given for the %s RPC API, '
+                    'which the history does not describe' % (api,))
+            latest = parse_rpc_version(self.latest_rpc_version(api))
+            previous = None
+            for alias, rpc_version in aliases.items():
+                if not isinstance(alias, str) or not _ALIAS_RE.fullmatch(
+                        alias):
+                    raise self._invalid(
+                        '%s RPC release alias %r is not a lower-case name'
+                        % (api, alias))
+                if parse_rpc_version(alias) is not None or alias == 'auto':
+                    raise self._invalid(
+                        '%s RPC release alias %r is ambiguous with a pin '
+                        'value' % (api, alias))
+                parsed = parse_rpc_version(rpc_version)
+                if parsed is None:
+                    raise self._invalid(
+                        '%s RPC release alias %s=%r is not an "X.Y" version'
+                        % (api, alias, rpc_version))
+                if parsed > latest:
+                    raise self._invalid(
+                        '%s RPC release alias %s=%s is newer than the '
+                        'latest %s RPC version of the history, %s'
+                        % (api, alias, rpc_version, api,
+                           self.latest_rpc_version(api)))
+                if previous is not None and parsed < previous[1]:
+                    raise self._invalid(
+                        '%s RPC release alias %s=%s goes down from %s=%s'
+                        % (api, alias, rpc_version, previous[0],
+                           '%d.%d' % previous[1]))
+                previous = (alias, parsed)
 
     # -- queries -----------------------------------------------------------
 
@@ -146,12 +272,22 @@ class VersionHistory(object):
 
     @property
     def oldest_supported_version(self):
-        """First service version of the oldest supported release."""
+        """The oldest service version still supported as a peer.
+
+        By the history's rules: the first service version after the release
+        before the oldest supported one, or the very version that release
+        names.
+        """
+        if self.rules.oldest_supported_starts == AT_RELEASE:
+            return self.releases[self.oldest_supported]
         names = list(self.releases)
         index = names.index(self.oldest_supported)
-        if index == 0:
+        previous = [self.releases[name] for name in names[:index]
+                    if self.releases[name] < self.releases[
+                        self.oldest_supported]]
+        if not previous:
             return 1
-        return self.releases[names[index - 1]] + 1
+        return previous[-1] + 1
 
     def rpc_version(self, api, service_version):
         """The RPC version of ``api`` spoken at ``service_version``."""
@@ -184,16 +320,50 @@ class VersionHistory(object):
         oldest = self.oldest_supported
         if oldest not in releases:
             oldest = next(iter(releases))
-        return VersionHistory(self.name,
-                              self.entries[:service_version + 1],
-                              releases, oldest)
+        entries = self.entries[:service_version + 1]
+        aliases = {}
+        for api, names in self.rpc_aliases.items():
+            if api + _RPC_SUFFIX not in entries[-1]:
+                continue
+            latest = parse_rpc_version(entries[-1][api + _RPC_SUFFIX])
+            aliases[api] = {alias: rpc for alias, rpc in names.items()
+                            if parse_rpc_version(rpc) <= latest
+                            and self.releases.get(alias, 0)
+                            <= service_version}
+        return VersionHistory(self.name, entries, releases, oldest,
+                              rpc_aliases=aliases, rules=self.rules,
+                              source=self.source)
 
     def release_of(self, service_version):
-        """Name of the release that shipped ``service_version``, or None."""
+        """Name of the release that shipped ``service_version``, or None.
+
+        Releases sharing that service version are named together
+        ("antelope/bobcat/caracal").
+        """
         for alias, version in self.releases.items():
             if service_version <= version:
-                return alias
+                return '/'.join(name for name, shared in
+                                self.releases.items() if shared == version)
         return None
+
+    def describes(self, api):
+        """Whether the history gives the RPC versions of ``api``."""
+        return api + _RPC_SUFFIX in self.entries[-1]
+
+    def known_rpc_versions(self, api):
+        """Every "X.Y" of ``api`` the history and its aliases name, sorted.
+        """
+        found = set()
+        for entry in self.entries:
+            if api + _RPC_SUFFIX in entry:
+                found.add(parse_rpc_version(entry[api + _RPC_SUFFIX]))
+        for rpc_version in self.rpc_aliases.get(api, {}).values():
+            found.add(parse_rpc_version(rpc_version))
+        return ['%d.%d' % version for version in sorted(found)]
+
+    def describe_source(self):
+        """"<name> (<source>)", for reports."""
+        return '%s (%s)' % (self.name, self.source)
 
     def describe(self, service_version):
         """"<N> (<release>)" for log and error messages."""
@@ -211,7 +381,9 @@ class VersionHistory(object):
         text = str(value).strip().lower()
         if text in self.releases:
             return self.releases[text]
-        if text.isdigit() and 1 <= int(text) <= self.service_version:
+        if (text.isascii() and text.isdigit()
+                and len(text) <= _MAX_VERSION_TEXT
+                and 1 <= int(text) <= self.service_version):
             return int(text)
         raise exception.InvalidRelease(
             option=option, value=value,
@@ -264,7 +436,8 @@ SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1
 def default_history():
     """Entry point: the history of the sample services."""
     return VersionHistory('default', SERVICE_VERSION_HISTORY, RELEASES,
-                          OLDEST_SUPPORTED_RELEASE)
+                          OLDEST_SUPPORTED_RELEASE,
+                          rules=HistoryRules(product='sample service'))
 
 
 class HistoryRegistry(object):

@@ -29,24 +29,18 @@ import datetime
 
 from oslo_utils import timeutils
 
-from nova_versioning.compute import rpcapi as compute_rpcapi
-from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
+from nova_versioning.rpc import client as rpc_client
 from nova_versioning.rpc import pinning
-from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 
 # What a decision of this code can fail with: a value or history it cannot
 # be made with, or receivers newer than this code where the API does not
 # expect them (see PinnedRPCAPI.NEWER_RECEIVERS_EXPECTED).
 RESOLUTION_ERRORS = (exception.InvalidPin, exception.InvalidHistory,
                      exception.ServiceTooOld)
-
-_CLIENTS = {cls.API_NAME: cls for cls in (
-    compute_rpcapi.ComputeAPI, conductor_rpcapi.ConductorAPI,
-    scheduler_rpcapi.SchedulerAPI)}
 
 # With the stale service policy off, a record looks stale (it is reported,
 # and still counts) after this many missed heartbeats: Nova's
@@ -215,21 +209,42 @@ class Fleet(object):
             minimum_version=self.minimum(binary, exclude),
             hosts=[r.host for r in self.at_minimum(binary, exclude)],
             binary=binary,
-            newer_receivers_expected=newer_receivers_expected(api))
+            newer_receivers_expected=newer_receivers_expected(api),
+            code_latest=rpc_client.code_latest(api))
 
     def decision(self, api):
         """The decision for the configured value of ``api``."""
         configured = self.conf.upgrade_levels[api]
-        source, _cap = pinning.parse_pin(api, configured, self.history)
+        latest = rpc_client.code_latest(api)
+        source, _cap = pinning.parse_pin(api, configured, self.history,
+                                         code_latest=latest)
         if source == pinning.SOURCE_AUTO:
             return self.auto_decision(api)
         return pinning.resolve(api, configured, self.history,
-                               binary=binary_of(api))
+                               binary=binary_of(api), code_latest=latest)
 
     def apis(self):
-        """The APIs of the history that have an [upgrade_levels] option."""
+        """The APIs reported: those of the history that have an
+        [upgrade_levels] option, then those the history does not describe
+        but whose option is set."""
         group = self.conf.upgrade_levels
-        return [api for api in self.history.apis if api in group]
+        described = [api for api in self.history.apis if api in group]
+        return described + [
+            api for api in sorted(rpc_client.sample_apis())
+            if api not in described and api in group
+            and not self.history.describes(api)
+            and group[api] is not None and str(group[api]).strip()]
+
+    def undescribed_apis(self):
+        """[upgrade_levels] APIs the history does not describe."""
+        return [api for api in sorted(self.conf.upgrade_levels.keys())
+                if not self.history.describes(api)]
+
+    def newer_than_history(self):
+        """Live records of a service version the history does not know."""
+        return sorted((r for r in self.records
+                       if r.version > self.service_version),
+                      key=lambda r: (r.binary, r.host))
 
     # -- the report ----------------------------------------------------
 
@@ -243,21 +258,32 @@ class Fleet(object):
 
     def _api_report(self, api):
         binary = binary_of(api)
+        described = self.history.describes(api)
         entry = {
             'api': api,
             'binary': binary,
             'configured': self.conf.upgrade_levels[api],
+            'described': described,
             'cap': None,
             'source': None,
             'auto_cap': None,
-            'latest_cap': self.history.latest_rpc_version(api),
+            'latest_cap': (self.history.latest_rpc_version(api)
+                           if described else rpc_client.code_latest(api)),
             'error': None,
+            'auto_error': None,
+            'warning': None,
         }
+        # The configured value and auto are judged apart: an auto that
+        # cannot be decided must not hide a valid explicit pin.
         try:
             entry['auto_cap'] = self.auto_decision(api).cap
+        except RESOLUTION_ERRORS as exc:
+            entry['auto_error'] = str(exc)
+        try:
             decision = self.decision(api)
             entry['cap'] = decision.cap
             entry['source'] = decision.source
+            entry['warning'] = decision.warning
         except RESOLUTION_ERRORS as exc:
             entry['error'] = str(exc)
         minimum = self.minimum(binary)
@@ -281,6 +307,11 @@ class Fleet(object):
             'service_version': self.service_version,
             'release': self.history.release_of(self.service_version),
             'history': self.history.name,
+            'history_source': self.history.source,
+            'undescribed_apis': self.undescribed_apis(),
+            'newer_than_history': [
+                dict(self.describe_record(r), binary=r.binary)
+                for r in self.newer_than_history()],
             'stale_service_timeout': self.timeout,
             'stale_after': self.stale_after,
             'what_if': {'upgraded': list(self.upgraded),
@@ -313,7 +344,7 @@ def newer_receivers_expected(api):
     An API without a client class here (another deployment's history) is
     treated as the default stance of PinnedRPCAPI: refuse.
     """
-    cls = _CLIENTS.get(api)
+    cls = rpc_client.sample_apis().get(api)
     return bool(cls is not None and cls.NEWER_RECEIVERS_EXPECTED)
 
 

@@ -23,12 +23,18 @@ whole parser; :class:`UpgradeChecks` is its ``UpgradeCommands`` and its
 the worst code: 0 success, 1 warning, 2 failure.
 
 Exit codes: a wrong argument or configuration file, 2; a database that
-cannot be used (or an unknown what-if host), one line and 1 for ``pins``,
+cannot be used (or an unknown what-if host), one line and 1 for ``pins``;
+``pins`` also exits 1, after its report, when a configured
+``[upgrade_levels]`` value is invalid;
 255 for ``upgrade check`` (as oslo.upgradecheck does on errors, so that
 it is not mistaken for a check result).
 """
 
+import configparser
+import difflib
+import glob
 import json
+import os
 import sys
 
 from oslo_config import cfg
@@ -38,6 +44,7 @@ from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning.db import migration
+from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning import pinreport
@@ -126,9 +133,23 @@ def _describe(version, release):
 
 def format_pins(report):
     """The pins report as text lines for an operator."""
-    lines = ['Service version of this code: %s; history %s.'
+    lines = ['Service version of this code: %s; history %s (%s).'
              % (_describe(report['service_version'], report['release']),
-                report['history'])]
+                report['history'], report['history_source'])]
+    if report['undescribed_apis']:
+        lines.append('The history does not describe the %s RPC API(s): '
+                     'auto uses the latest version of the sending code.'
+                     % ', '.join(report['undescribed_apis']))
+    if report['newer_than_history']:
+        lines.append(
+            'WARNING: %s records run service versions newer than the '
+            'newest this history knows (%d): %s. This tool is older than '
+            'the fleet: run it from the newest release installed (for the '
+            'nova history, with that Nova installed).'
+            % (len(report['newer_than_history']), report['service_version'],
+               ', '.join('%s %s (version %d)' % (r['binary'], r['host'],
+                                                 r['version'])
+                         for r in report['newer_than_history'])))
     if report['stale_service_timeout']:
         lines.append('Stale records: no heartbeat for more than %d s; they '
                      'do not count ([versioning]/stale_service_timeout).'
@@ -156,7 +177,7 @@ def format_pins(report):
             cap = '%s (%s)' % (api['cap'], api['source'])
         rows.append([api['api'], api['binary'],
                      api['configured'] if api['configured'] else '(unset)',
-                     cap, api['auto_cap'], api['latest_cap'],
+                     cap, api['auto_cap'] or 'error', api['latest_cap'],
                      _describe(api['minimum_version'],
                                api['minimum_release']),
                      pinreport.hosts_text(
@@ -186,6 +207,10 @@ def _api_details(api):
     name = api['api']
     if api['error']:
         lines.append('%s: %s' % (name, api['error']))
+    if api['auto_error'] and api['auto_error'] != api['error']:
+        lines.append('%s: auto: %s' % (name, api['auto_error']))
+    if api['warning']:
+        lines.append('%s: WARNING: %s' % (name, api['warning']))
     if api['at_minimum']:
         lines.append('%s: %s at the minimum version %s:' % (
             name, api['binary'],
@@ -220,7 +245,8 @@ def pins_command():
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
         print('\n'.join(format_pins(report)))
-    return 0
+    # A configured value no service would start with is an operator error.
+    return 1 if any(api['error'] for api in report['apis']) else 0
 
 
 # -- upgrade check ------------------------------------------------------------
@@ -287,17 +313,43 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                    if r.counted and r.version < oldest]
         if not too_old:
             return Result(Code.SUCCESS)
+        terms = guards.too_old_terms(history,
+                                     min(r.version for r in too_old))
         return Result(
             Code.FAILURE,
-            'nova-compute services older than version %s, the first of the '
-            'oldest supported release, are recorded: %s. A conductor of '
-            'this release refuses to start next to them. Upgrade them, or '
-            'if they are gone run: %s service delete <host> nova-compute '
-            '(or service force-down).'
-            % (history.describe(oldest),
-               ', '.join('%s (version %s)' % (r.host,
-                                              history.describe(r.version))
-                         for r in too_old), MANAGE))
+            'Current %(product)s version does not support computes older '
+            'than %(oldest_release)s but the minimum compute service level '
+            'in your %(scope)s is %(minimum)d and the oldest supported '
+            'service level is %(oldest)d.' % terms
+            + ' These are older: %s. A conductor of this release refuses '
+            'to start next to them. Upgrade them, or if they are gone run: '
+            '%s service delete %s nova-compute (or service force-down).'
+            % (guards.describe_hosts(history, too_old), self._manage(),
+               too_old[0].host))
+
+    def _check_history(self):
+        fleet = self.fleet()
+        if fleet is None:
+            return self._not_checked()
+        newer = fleet.newer_than_history()
+        if not newer:
+            return Result(Code.SUCCESS)
+        return Result(
+            Code.WARNING,
+            'Service records newer than the newest service version the '
+            'history %s knows (%d): %s. This check is older than the fleet '
+            'and cannot tell what those services accept: run it from the '
+            'newest release installed.'
+            % (fleet.history.describe_source(), fleet.service_version,
+               ', '.join('%s on %s (version %d)' % (r.binary, r.host,
+                                                    r.version)
+                         for r in newer)))
+
+    def _manage(self):
+        files = list(getattr(self.conf, 'config_file', None) or [])
+        if files:
+            return 'nova-versioning-manage --config-file %s' % files[-1]
+        return 'nova-versioning-manage'
 
     def _check_stale(self):
         fleet = self.fleet()
@@ -340,38 +392,65 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         failures = []
         warnings = []
         for api in fleet.apis():
-            option = '[upgrade_levels]/%s' % api
             try:
                 decision = fleet.decision(api)
-                auto = fleet.auto_decision(api)
             except pinreport.RESOLUTION_ERRORS as exc:
                 failures.append(str(exc))
                 continue
-            if decision.source not in (pinning.SOURCE_EXPLICIT,
-                                       pinning.SOURCE_ALIAS):
+            if decision.warning:
+                warnings.append(decision.warning)
+            if decision.source == pinning.SOURCE_UNDESCRIBED:
                 continue
-            if _version(decision.cap) < _version(auto.cap):
-                warnings.append(
-                    '%s = %s caps the %s RPC version at %s, but auto would '
-                    'choose %s now (minimum %s version %s).'
-                    % (option, decision.configured, api, decision.cap,
-                       auto.cap, auto.binary,
-                       fleet.history.describe(auto.minimum_version)))
+            try:
+                auto = fleet.auto_decision(api)
+            except pinreport.RESOLUTION_ERRORS:
+                # Receivers newer than the history: see that check.
+                continue
+            warning = _pin_against_receivers(fleet, api, decision, auto)
+            if warning:
+                warnings.append(warning)
         if failures:
             return Result(Code.FAILURE, ' '.join(failures + warnings))
         if warnings:
-            return Result(
-                Code.WARNING,
-                ' '.join(warnings) + ' A leftover from an upgrade? Set it '
-                'to auto or remove it, then send SIGHUP to the services.')
+            return Result(Code.WARNING, ' '.join(warnings))
         return Result(Code.SUCCESS)
+
+    def _check_config(self):
+        """[upgrade_levels] keys that name no RPC API, and sections that
+        look like a misspelled [upgrade_levels]: both are ignored."""
+        group = self.conf.upgrade_levels
+        known = sorted(group.keys())
+        problems = []
+        for path in _config_files(self.conf):
+            for section, keys in _read_sections(path).items():
+                if section == 'upgrade_levels':
+                    for key in keys:
+                        if key not in known:
+                            problems.append(
+                                '[upgrade_levels]/%s in %s names no RPC '
+                                'API (known: %s): it is ignored.'
+                                % (key, path, ', '.join(known)))
+                elif (section.lower().replace('-', '_')
+                      .replace(' ', '_') == 'upgrade_levels'
+                      or difflib.get_close_matches(
+                          section.lower(), ['upgrade_levels'], n=1,
+                          cutoff=0.8)):
+                    problems.append(
+                        'Section [%s] in %s is not [upgrade_levels]: its '
+                        'values (%s) are ignored.'
+                        % (section, path, ', '.join(keys) or 'none'))
+        if not problems:
+            return Result(Code.SUCCESS)
+        return Result(Code.WARNING, ' '.join(problems) + ' Fix the names.')
 
     _upgrade_checks = (
         ('Database schema', _check_schema),
         ('Computes older than the oldest supported release',
          _check_old_computes),
+        ('Service versions known to the history', _check_history),
         ('Stale service records', _check_stale),
         ('RPC version pins', _check_pins),
+        ('[upgrade_levels] configuration', _check_config),
     )
 
     def results(self):
@@ -381,6 +460,71 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
 def _version(text):
     return nv_history.parse_rpc_version(text)
+
+
+def _held_by(fleet, auto):
+    return '%s version %s: %s' % (
+        auto.binary, fleet.history.describe(auto.minimum_version),
+        pinreport.hosts_text(auto.hosts, limit=3) or 'none')
+
+
+def _pin_against_receivers(fleet, api, decision, auto):
+    """A warning when the configured cap of ``api`` does not fit what its
+    receivers accept now, or None."""
+    option = '[upgrade_levels]/%s' % api
+    if auto.minimum_version == 0:
+        return None
+    if decision.source == pinning.SOURCE_LATEST:
+        if _version(decision.cap) <= _version(auto.cap):
+            return None
+        return ('%s is unset: %s RPC messages go out at up to %s, but the '
+                'oldest %s accepts only %s (minimum %s): messages it cannot '
+                'read will be rejected. Set %s = auto (or %s) and send '
+                'SIGHUP to the services.'
+                % (option, api, decision.cap, auto.binary, auto.cap,
+                   _held_by(fleet, auto), option, auto.cap))
+    if decision.source not in (pinning.SOURCE_EXPLICIT,
+                               pinning.SOURCE_ALIAS):
+        return None
+    if _version(decision.cap) > _version(auto.cap):
+        return ('%s = %s caps the %s RPC version at %s, newer than the %s '
+                'the oldest %s accepts (minimum %s): messages it cannot '
+                'read will be rejected. Set it to auto (or %s) and send '
+                'SIGHUP to the services.'
+                % (option, decision.configured, api, decision.cap, auto.cap,
+                   auto.binary, _held_by(fleet, auto), auto.cap))
+    if _version(decision.cap) < _version(auto.cap):
+        return ('%s = %s caps the %s RPC version at %s, but auto would '
+                'choose %s now (minimum %s version %s). A leftover from an '
+                'upgrade? Set it to auto or remove it, then send SIGHUP to '
+                'the services.'
+                % (option, decision.configured, api, decision.cap,
+                   auto.cap, auto.binary,
+                   fleet.history.describe(auto.minimum_version)))
+    return None
+
+
+def _config_files(conf):
+    """The configuration files the command read, in order."""
+    files = list(getattr(conf, 'config_file', None) or [])
+    for directory in getattr(conf, 'config_dir', None) or []:
+        files.extend(sorted(glob.glob(os.path.join(directory, '*.conf'))))
+    return files
+
+
+def _read_sections(path):
+    """{section: [keys]} of an ini file, as written (no defaults)."""
+    parser = configparser.RawConfigParser(strict=False,
+                                          default_section='\0none')
+    parser.optionxform = str
+    try:
+        with open(path, encoding='utf-8') as source:
+            parser.read_file(source, path)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        # oslo.config read it already; what it could not parse it said.
+        return {}
+    return {section: list(parser[section]) for section in
+            parser.sections()}
 
 
 def upgrade_check_command():

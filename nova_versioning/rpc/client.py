@@ -48,23 +48,48 @@ def _api_name(api):
     return api if isinstance(api, str) else api.API_NAME
 
 
+def sample_apis():
+    """{API name: PinnedRPCAPI class} of the RPC APIs this library ships."""
+    # Imported here: these modules import this one.
+    from nova_versioning.compute import rpcapi as compute_rpcapi
+    from nova_versioning.conductor import rpcapi as conductor_rpcapi
+    from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
+    return {cls.API_NAME: cls for cls in (
+        compute_rpcapi.ComputeAPI, conductor_rpcapi.ConductorAPI,
+        scheduler_rpcapi.SchedulerAPI)}
+
+
+def code_latest(api):
+    """The latest "X.Y" this library's client of ``api`` sends, or None."""
+    cls = sample_apis().get(api)
+    return cls.RPC_API_VERSION if cls is not None else None
+
+
 def validate_pins(conf, history, apis=None):
     """Check every [upgrade_levels] value; raise the first InvalidPin.
 
     Services call this when they start, before anything else.
 
     :param apis: the API names (or PinnedRPCAPI classes or instances) to
-        check; every API of the history that has an [upgrade_levels]
-        option when not given.
+        check; when not given, every API with an [upgrade_levels] option
+        that the history describes or this library has a client of.
     :raises InvalidPin: naming the option, the value and the allowed forms.
     """
     group = conf.upgrade_levels
     if apis is None:
-        names = [name for name in history.apis if name in group]
+        names = [name for name in sorted(set(history.apis)
+                                         | set(sample_apis()))
+                 if name in group]
+        latest = {name: code_latest(name) for name in names}
     else:
         names = [_api_name(api) for api in apis]
+        latest = {_api_name(api): (code_latest(_api_name(api))
+                                   if isinstance(api, str)
+                                   else api.RPC_API_VERSION)
+                  for api in apis}
     for name in names:
-        pinning.parse_pin(name, group[name], history)
+        pinning.parse_pin(name, group[name], history,
+                          code_latest=latest[name])
 
 
 class PinnedRPCAPI(object):
@@ -168,17 +193,20 @@ class PinnedRPCAPI(object):
     def _decide(self, context, fresh=False):
         history = self.history
         configured = self.configured
-        source, _cap = pinning.parse_pin(self.API_NAME, configured, history)
+        latest = self.RPC_API_VERSION
+        source, _cap = pinning.parse_pin(self.API_NAME, configured, history,
+                                         code_latest=latest)
         if source != pinning.SOURCE_AUTO:
             return pinning.resolve(self.API_NAME, configured, history,
-                                   binary=self.BINARY)
+                                   binary=self.BINARY, code_latest=latest)
         service = service_obj.Service
         minimum = service.get_minimum_version(context, self.BINARY,
                                               fresh=fresh)
         decision = pinning.resolve(
             self.API_NAME, configured, history, minimum_version=minimum,
             binary=self.BINARY,
-            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED)
+            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED,
+            code_latest=latest)
         if decision.latest or not minimum:
             return decision
         services = service.get_all_at_minimum_version(context, self.BINARY)
@@ -186,7 +214,8 @@ class PinnedRPCAPI(object):
         return pinning.resolve(
             self.API_NAME, configured, history, minimum_version=minimum,
             hosts=hosts, binary=self.BINARY,
-            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED)
+            newer_receivers_expected=self.NEWER_RECEIVERS_EXPECTED,
+            code_latest=latest)
 
     def _resolve_locked(self, context, log_unchanged, fresh=False):
         previous = self.decision
@@ -195,6 +224,8 @@ class PinnedRPCAPI(object):
         self._state = (decision, client)
         if log_unchanged or decision != previous:
             LOG.info(pinning.audit_message(decision))
+            if decision.warning:
+                LOG.warning(decision.warning)
         if decision != previous and self.on_decision is not None:
             try:
                 self.on_decision(self, decision)
@@ -261,7 +292,7 @@ class PinnedRPCAPI(object):
             conf = nv_conf.CONF
         if history is None:
             history = nv_history.get_history(conf)
-        validate_pins(conf, history, [cls.API_NAME])
+        validate_pins(conf, history, [cls])
 
     # -- sending -----------------------------------------------------------
 

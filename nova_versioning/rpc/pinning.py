@@ -18,9 +18,18 @@ An ``[upgrade_levels]/<api>`` value is one of:
   minimum service version (read by the caller). When every receiver runs
   newer code than this one, what happens is the API's stance, given by the
   caller (see :func:`resolve`);
-* an explicit ``X.Y`` of the current major version, no older than what the
-  oldest supported release speaks and no newer than this code knows;
-* a release name of the history, no older than the oldest supported.
+* an explicit ``X.Y``: by the history's rules (:class:`HistoryRules
+  <nova_versioning.history.HistoryRules>`), either of the current major
+  version and no older than what the oldest supported release speaks, or
+  any version the API's history knows; never newer than this code knows;
+* a release name of the history (or of its RPC release aliases). By the
+  history's rules, a pin older than the oldest supported release is
+  refused, or accepted with a warning (:attr:`PinDecision.warning`).
+
+An API the history does not describe (a history that gives only the
+compute RPC versions, as Nova's does) is pinned by the sending code alone:
+unset and ``auto`` use the code's latest version, given by the caller as
+``code_latest``; an explicit version may not be newer than it.
 
 :func:`resolve` turns the value into a :class:`PinDecision`; the caller
 does the reading (configuration, minimum version, hosts) and the logging
@@ -36,6 +45,8 @@ SOURCE_LATEST = 'latest'
 SOURCE_EXPLICIT = 'explicit'
 SOURCE_ALIAS = 'alias'
 SOURCE_AUTO = 'auto'
+# An API the history does not describe: the sending code's latest version.
+SOURCE_UNDESCRIBED = 'undescribed'
 
 AUTO = 'auto'
 
@@ -60,6 +71,9 @@ class PinDecision(object):
     :ivar cacheable: False when the decision should be made again at the
         next use (auto with no receiver recorded yet).
     :ivar binary: the receiving binary ("nova-compute").
+    :ivar warning: a line to log at WARNING with the decision (a pin
+        older than the oldest supported release, under rules that accept
+        it), or None.
     """
 
     api: str
@@ -71,6 +85,7 @@ class PinDecision(object):
     latest: bool = False
     cacheable: bool = True
     binary: object = None
+    warning: object = None
 
     @property
     def back_levelled(self):
@@ -103,10 +118,56 @@ def _check_api(api, history):
                    % (api, ', '.join(history.apis)))
 
 
-def _supported_releases(history):
+def undescribed_message(api, history, code_latest):
+    """The line saying a history does not describe ``api``."""
+    return ('The %s history (%s) does not describe the %s RPC API: '
+            '[upgrade_levels]/%s=auto and an unset value use the latest '
+            'version this code sends, %s'
+            % (history.name, history.source, api, api, code_latest))
+
+
+def _parse_undescribed(api, value, history, code_latest):
+    """parse_pin for an API the history does not describe."""
+    text = _normalise(value)
+    if not text or text == AUTO:
+        return SOURCE_UNDESCRIBED, code_latest
+    allowed = ("'auto', or a version X.Y from %s.0 to %s (the history %s "
+               "does not describe the %s RPC API, so it knows no release "
+               "names for it)" % (code_latest.split('.')[0], code_latest,
+                                  history.name, api))
+    parsed = nv_history.parse_rpc_version(text)
+    latest = nv_history.parse_rpc_version(code_latest)
+    if parsed is None:
+        raise exception.InvalidPin(api=api, value=value, allowed=allowed)
+    if parsed[0] != latest[0] or parsed > latest:
+        raise exception.InvalidPin(
+            api=api, value=value, allowed=allowed,
+            reason='%s is not a version this code can send' % text)
+    return SOURCE_EXPLICIT, '%d.%d' % parsed
+
+
+def _refuses_old_pins(history):
+    return history.rules.old_pins == nv_history.REFUSE
+
+
+def _release_names(api, history):
+    """Release names a pin of ``api`` may give, oldest first."""
+    names = list(history.rpc_aliases.get(api, {}))
+    names += [name for name in history.releases if name not in names]
+    if not _refuses_old_pins(history):
+        return names
     oldest = history.oldest_supported_version
-    return [name for name, version in history.releases.items()
-            if version >= oldest]
+    return [name for name in names
+            if name not in history.rpc_aliases.get(api, {})
+            and history.releases[name] >= oldest]
+
+
+def oldest_supported_rpc(api, history):
+    """The ``api`` RPC version the oldest supported release speaks, or the
+    first version of the API, if it came later."""
+    oldest = history.oldest_supported_version
+    return next(rpc for version, rpc in _versions_of(api, history)
+                if version >= oldest)
 
 
 def explicit_range(api, history):
@@ -118,10 +179,10 @@ def explicit_range(api, history):
     """
     _check_api(api, history)
     latest = history.latest_rpc_version(api)
+    if history.rules.explicit_versions == nv_history.KNOWN:
+        return history.known_rpc_versions(api)[0], latest
     major = nv_history.parse_rpc_version(latest)[0]
-    oldest = history.oldest_supported_version
-    lowest = next(rpc for version, rpc in _versions_of(api, history)
-                  if version >= oldest)
+    lowest = oldest_supported_rpc(api, history)
     if nv_history.parse_rpc_version(lowest)[0] != major:
         lowest = '%d.0' % major
     return lowest, latest
@@ -132,10 +193,13 @@ def allowed_forms(api, history):
     lowest, latest = explicit_range(api, history)
     if lowest == latest:
         version = 'version %s' % latest
+    elif history.rules.explicit_versions == nv_history.KNOWN:
+        version = ('a version from %s to %s that the %s RPC API knows'
+                   % (lowest, latest, api))
     else:
         version = 'a version from %s to %s' % (lowest, latest)
     return "'auto', %s or a release name (%s)" % (
-        version, ', '.join(_supported_releases(history)))
+        version, ', '.join(_release_names(api, history)))
 
 
 def _invalid(api, value, history, reason=None):
@@ -144,9 +208,27 @@ def _invalid(api, value, history, reason=None):
                                 reason=reason)
 
 
+def _known_major_range(api, history, major):
+    minors = [nv_history.parse_rpc_version(v)[1]
+              for v in history.known_rpc_versions(api)
+              if nv_history.parse_rpc_version(v)[0] == major]
+    return (min(minors), max(minors)) if minors else None
+
+
 def _parse_explicit(api, value, text, history):
     parsed = nv_history.parse_rpc_version(text)
     lowest, latest = explicit_range(api, history)
+    if history.rules.explicit_versions == nv_history.KNOWN:
+        if parsed > nv_history.parse_rpc_version(latest):
+            raise _invalid(api, value, history,
+                           '%s is newer than the latest %s RPC version this '
+                           'code knows, %s' % (text, api, latest))
+        known = _known_major_range(api, history, parsed[0])
+        if known is None or not known[0] <= parsed[1] <= known[1]:
+            raise _invalid(api, value, history,
+                           '%s is not a version the %s RPC API knows'
+                           % (text, api))
+        return '%d.%d' % parsed
     if parsed[0] != nv_history.parse_rpc_version(latest)[0]:
         raise _invalid(api, value, history,
                        'major version %d is not the current %s RPC major '
@@ -164,8 +246,19 @@ def _parse_explicit(api, value, text, history):
 
 
 def _parse_alias(api, value, text, history):
+    aliases = history.rpc_aliases.get(api, {})
+    if text in aliases:
+        oldest = oldest_supported_rpc(api, history)
+        if _refuses_old_pins(history) and (
+                nv_history.parse_rpc_version(aliases[text])
+                < nv_history.parse_rpc_version(oldest)):
+            raise _invalid(api, value, history,
+                           'release %s is older than the oldest supported '
+                           'release %s' % (text, history.oldest_supported))
+        return aliases[text]
     release_version = history.releases[text]
-    if release_version < history.oldest_supported_version:
+    if (_refuses_old_pins(history)
+            and release_version < history.oldest_supported_version):
         raise _invalid(api, value, history,
                        'release %s is older than the oldest supported '
                        'release %s' % (text, history.oldest_supported))
@@ -177,7 +270,7 @@ def _parse_alias(api, value, text, history):
                        % (text, api))
 
 
-def parse_pin(api, value, history):
+def parse_pin(api, value, history, code_latest=None):
     """Check an [upgrade_levels]/<api> value against the history.
 
     :returns: (source, cap): cap is the "X.Y" version for every source but
@@ -186,8 +279,14 @@ def parse_pin(api, value, history):
         version newer than the history knows or older than the oldest
         supported release, a version of another major version, a release
         older than the oldest supported or without the API.
-    :raises InvalidHistory: the history does not describe ``api``.
+    :param code_latest: the latest "X.Y" the sending code implements; with
+        it, an API the history does not describe is pinned by the code
+        alone (SOURCE_UNDESCRIBED, or SOURCE_EXPLICIT).
+    :raises InvalidHistory: the history does not describe ``api`` and no
+        ``code_latest`` was given.
     """
+    if code_latest is not None and not history.describes(api):
+        return _parse_undescribed(api, value, history, code_latest)
     _check_api(api, history)
     text = _normalise(value)
     if not text:
@@ -196,9 +295,27 @@ def parse_pin(api, value, history):
         return SOURCE_AUTO, None
     if nv_history.parse_rpc_version(text) is not None:
         return SOURCE_EXPLICIT, _parse_explicit(api, value, text, history)
-    if text in history.releases:
+    if text in history.releases or text in history.rpc_aliases.get(api, {}):
         return SOURCE_ALIAS, _parse_alias(api, value, text, history)
     raise _invalid(api, value, history)
+
+
+def old_pin_warning(api, source, cap, history):
+    """The warning for an accepted pin older than the oldest supported
+    release (under rules that accept it), or None."""
+    if source not in (SOURCE_EXPLICIT, SOURCE_ALIAS):
+        return None
+    if not history.describes(api):
+        return None
+    oldest = oldest_supported_rpc(api, history)
+    if (nv_history.parse_rpc_version(cap)
+            >= nv_history.parse_rpc_version(oldest)):
+        return None
+    return ('[upgrade_levels]/%s caps the %s RPC version at %s, older than '
+            '%s, the version of the oldest supported release %s: services '
+            'of this release may not handle every message at that version. '
+            'Use auto, or a version from %s on.'
+            % (api, api, cap, oldest, history.oldest_supported, oldest))
 
 
 def _is_latest(api, cap, history):
@@ -208,7 +325,9 @@ def _is_latest(api, cap, history):
 
 def _too_old(api, binary, minimum_version, history):
     message = (
-        'This service is older than the %(binary)s services it sends '
+        exception.ServiceTooOld.msg_fmt
+        % {'thisver': history.service_version, 'minver': minimum_version}
+        + ' This service is older than the %(binary)s services it sends '
         '%(api)s RPC messages to: their minimum service version is '
         '%(minver)d, newer than %(thisver)s, the newest service version this '
         'code knows (history %(name)s), so it cannot tell which %(api)s RPC '
@@ -240,7 +359,7 @@ def _auto_cap(api, binary, minimum_version, history):
 
 
 def resolve(api, configured, history, minimum_version=None, hosts=(),
-            binary=None, newer_receivers_expected=False):
+            binary=None, newer_receivers_expected=False, code_latest=None):
     """Decide the version cap of ``api``.
 
     :param configured: the [upgrade_levels]/<api> value (None: unset).
@@ -258,6 +377,7 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
         the cap. False: this service was left behind by an upgrade (a
         controller still old while the computes it sends to are newer),
         and resolution refuses with ServiceTooOld.
+    :param code_latest: see :func:`parse_pin`.
     :raises InvalidPin: see :func:`parse_pin`.
     :raises ServiceTooOld: ``auto`` with receivers newer than this code,
         unless ``newer_receivers_expected``.
@@ -269,12 +389,24 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
         binary = 'nova-%s' % api
     if configured is not None and not str(configured).strip():
         configured = None
-    source, cap = parse_pin(api, configured, history)
+    source, cap = parse_pin(api, configured, history,
+                            code_latest=code_latest)
+    if source == SOURCE_UNDESCRIBED:
+        return PinDecision(api=api, configured=configured, cap=cap,
+                           source=source, latest=True, binary=binary)
+    if source == SOURCE_EXPLICIT and not history.describes(api):
+        return PinDecision(api=api, configured=configured, cap=cap,
+                           source=source, binary=binary,
+                           latest=(nv_history.parse_rpc_version(cap)
+                                   == nv_history.parse_rpc_version(
+                                       code_latest)))
     if source != SOURCE_AUTO:
         return PinDecision(api=api, configured=configured, cap=cap,
                            source=source,
                            latest=_is_latest(api, cap, history),
-                           binary=binary)
+                           binary=binary,
+                           warning=old_pin_warning(api, source, cap,
+                                                   history))
     if minimum_version is None or minimum_version < 0:
         raise ValueError('[upgrade_levels]/%s=auto needs the minimum '
                          'service version of %s, got %r'
@@ -328,6 +460,10 @@ def audit_message(decision):
         if decision.hosts:
             message += '; held by: %s' % _hosts_text(decision.hosts)
         return message
+    if decision.source == SOURCE_UNDESCRIBED:
+        return ('%s RPC version cap %s (the latest version this code '
+                'sends: the version history does not describe the %s RPC '
+                'API)' % (decision.api, decision.cap, decision.api))
     if decision.source == SOURCE_EXPLICIT:
         why = 'explicit pin'
     elif decision.source == SOURCE_ALIAS:

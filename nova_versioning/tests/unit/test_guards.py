@@ -52,7 +52,9 @@ class OldestSupportedComputeTestsMixin(object):
             'nova-conductor')
         message = str(exc)
         self.assertIn('nova-conductor refuses to start', message)
-        self.assertIn('older than version 4 (ocata)', message)
+        self.assertIn('does not support computes older than Ocata but the '
+                      'minimum compute service level in your cell is 2 and '
+                      'the oldest supported service level is 4.', message)
         self.assertIn('ancient2 (version 2 (mitaka)), '
                       'ancient1 (version 3 (newton))', message)
         self.assertNotIn('new (', message)

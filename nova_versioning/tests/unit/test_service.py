@@ -168,9 +168,11 @@ class TestPrepare(_ServiceTestCase):
         exc = self.assertRaises(exception.TooOldComputeService,
                                 self.conductor().prepare)
         self.assertEqual(
-            'nova-conductor refuses to start: it does not support '
-            'nova-compute services older than version 4 (ocata), and these '
-            'are still recorded: ancient2 (version 2 (mitaka)), ancient1 '
+            'Current sample service version does not support computes '
+            'older than Ocata but the minimum compute service level in '
+            'your cell is 2 and the oldest supported service level is 4. '
+            'nova-conductor refuses to start: these nova-compute services '
+            'are older: ancient2 (version 2 (mitaka)), ancient1 '
             '(version 3 (newton)). Upgrade them, or delete or force down '
             'their records if they are gone; during a fast-forward upgrade '
             'set [workarounds]/disable_compute_service_check_for_ffu on '

@@ -33,6 +33,8 @@ MIN_VERSION = ('nova_versioning.objects.service.Service.'
                'get_minimum_version')
 
 TOO_OLD = (
+    'This service is older (v6) than the minimum (v7) version of the '
+    'rest of the deployment. Unable to continue. '
     'This service is older than the nova-compute services it sends compute '
     'RPC messages to: their minimum service version is 7, newer than 6 '
     '(pike), the newest service version this code knows (history default), '

@@ -110,6 +110,9 @@ class FleetMixin(object):
             'service_version': 7,
             'release': 'queens',
             'history': 'default',
+            'history_source': 'built in',
+            'undescribed_apis': [],
+            'newer_than_history': [],
             'stale_service_timeout': 0,
             'stale_after': 60,
             'what_if': {'upgraded': [], 'removed': []},
@@ -122,6 +125,9 @@ class FleetMixin(object):
                  'auto_cap': '6.3',
                  'latest_cap': '6.5',
                  'error': None,
+                 'auto_error': None,
+                 'warning': None,
+                 'described': True,
                  'minimum_version': 5,
                  'minimum_release': 'ocata',
                  'at_minimum': [
@@ -139,6 +145,9 @@ class FleetMixin(object):
                  'auto_cap': '3.2',
                  'latest_cap': '3.2',
                  'error': None,
+                 'auto_error': None,
+                 'warning': None,
+                 'described': True,
                  'minimum_version': 6,
                  'minimum_release': 'pike',
                  'at_minimum': [
@@ -155,6 +164,9 @@ class FleetMixin(object):
                  'auto_cap': '2.2',
                  'latest_cap': '2.2',
                  'error': None,
+                 'auto_error': None,
+                 'warning': None,
+                 'described': True,
                  'minimum_version': 0,
                  'minimum_release': None,
                  'at_minimum': [],
@@ -322,8 +334,10 @@ class StatusDBTestsMixin(FleetMixin):
             ('Database schema', Code.SUCCESS, None),
             ('Computes older than the oldest supported release',
              Code.SUCCESS, None),
+            ('Service versions known to the history', Code.SUCCESS, None),
             ('Stale service records', Code.WARNING, self.stale_details()),
             ('RPC version pins', Code.WARNING, self.PINS_DETAILS),
+            ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
         out = self.useFixture(fixtures.MonkeyPatch('sys.stdout',
                                                    io.StringIO())).new_value
@@ -339,12 +353,13 @@ class StatusDBTestsMixin(FleetMixin):
                        for name, code, details in self._check())
         self.assertEqual(
             (Code.FAILURE,
-             'nova-compute services older than version 4 (ocata), the first '
-             'of the oldest supported release, are recorded: c-down '
-             '(version 3 (newton)). A conductor of this release refuses to '
-             'start next to them. Upgrade them, or if they are gone run: '
-             'nova-versioning-manage --config-file <file> service delete '
-             '<host> nova-compute (or service force-down).'),
+             'Current sample service version does not support computes '
+             'older than Ocata but the minimum compute service level in '
+             'your cell is 3 and the oldest supported service level is 4. '
+             'These are older: c-down (version 3 (newton)). A conductor of '
+             'this release refuses to start next to them. Upgrade them, or '
+             'if they are gone run: nova-versioning-manage service delete '
+             'c-down nova-compute (or service force-down).'),
             results['Computes older than the oldest supported release'])
         # c-down (fresh, newton) now holds the compute pin, not c-stale.
         self.assertEqual(Code.SUCCESS, results['Stale service records'][0])
@@ -362,8 +377,10 @@ class StatusDBTestsMixin(FleetMixin):
             ('Database schema', Code.SUCCESS, None),
             ('Computes older than the oldest supported release',
              Code.SUCCESS, None),
+            ('Service versions known to the history', Code.SUCCESS, None),
             ('Stale service records', Code.SUCCESS, None),
             ('RPC version pins', Code.SUCCESS, None),
+            ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
 
     def test_upgrade_check_stale_policy_lifts_the_warning(self):
@@ -380,8 +397,7 @@ class StatusDBTestsMixin(FleetMixin):
              "Invalid value '9.9' for option [upgrade_levels]/scheduler: "
              "expected 'auto', a version from 2.1 to 2.2 or a release name "
              "(ocata, pike, queens); major version 9 is not the current "
-             "scheduler RPC major version 2 " + self.PINS_DETAILS.split(
-                 ' A leftover')[0]),
+             "scheduler RPC major version 2 " + self.PINS_DETAILS),
             results['RPC version pins'])
 
     def test_upgrade_check_schema_behind(self):
@@ -405,8 +421,11 @@ class StatusDBTestsMixin(FleetMixin):
              '<file> db sync' % migration.head_version()),
             ('Computes older than the oldest supported release',
              Code.WARNING, not_checked),
+            ('Service versions known to the history', Code.WARNING,
+             not_checked),
             ('Stale service records', Code.WARNING, not_checked),
             ('RPC version pins', Code.WARNING, not_checked),
+            ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
 
     # -- service commands ----------------------------------------------
@@ -537,10 +556,14 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                 {'check': 'Database schema', 'result': 0, 'details': None},
                 {'check': 'Computes older than the oldest supported release',
                  'result': 0, 'details': None},
+                {'check': 'Service versions known to the history',
+                 'result': 0, 'details': None},
                 {'check': 'Stale service records', 'result': 1,
                  'details': self.stale_details()},
                 {'check': 'RPC version pins', 'result': 1,
                  'details': self.PINS_DETAILS},
+                {'check': '[upgrade_levels] configuration', 'result': 0,
+                 'details': None},
             ]}, json.loads(out))
 
     def test_pins_table_what_if(self):
@@ -726,7 +749,8 @@ class PinsTableTestCase(base.TestCase):
             self._service('ctl1', D, 7, fresh),
         ], now=now)
         self.assertEqual([
-            'Service version of this code: 7 (queens); history default.',
+            'Service version of this code: 7 (queens); history default '
+            '(built in).',
             'Stale records: no heartbeat for more than 60 s; they still '
             'count ([versioning]/stale_service_timeout is 0).',
             '',

@@ -229,6 +229,8 @@ class TestResolve(_ClientTestCase):
                                 self.context)
         self.assertEqual((6, 7), (exc.thisver, exc.minver))
         self.assertEqual(
+            'This service is older (v6) than the minimum (v7) version of the '
+            'rest of the deployment. Unable to continue. '
             'This service is older than the nova-compute services it sends '
             'compute RPC messages to: their minimum service version is 7, '
             'newer than 6 (pike), the newest service version this code '
@@ -465,8 +467,10 @@ class TestPinnedAPIs(_ClientTestCase):
         self.assertIsNone(compute.decision)
         self.assertTrue(str(exc).startswith(
             'Could not resolve the RPC version cap of compute (ServiceTooOld: '
-            'This service is older than the nova-compute services it sends '
-            'compute RPC messages to'), str(exc))
+            'This service is older (v6) than the minimum (v7) version of the '
+            'rest of the deployment. Unable to continue. This service is '
+            'older than the nova-compute services it sends compute RPC '
+            'messages to'), str(exc))
         self.assertTrue(str(exc).endswith(
             'upgraded before the nova-compute services.): no previous cap '
             'to keep for compute.'), str(exc))

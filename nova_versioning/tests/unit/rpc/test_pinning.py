@@ -429,6 +429,8 @@ class TestPinningEdges(base.TestCase):
                                 'compute', 'auto', DEFAULT,
                                 minimum_version=8)
         self.assertEqual(
+            'This service is older (v7) than the minimum (v8) version of the '
+            'rest of the deployment. Unable to continue. '
             'This service is older than the nova-compute services it sends '
             'compute RPC messages to: their minimum service version is 8, '
             'newer than 7 (queens), the newest service version this code '
