@@ -351,8 +351,7 @@ class VersionHistory(object):
         return api + _RPC_SUFFIX in self.entries[-1]
 
     def known_rpc_versions(self, api):
-        """Every "X.Y" of ``api`` the history and its aliases name, sorted.
-        """
+        """Every "X.Y" of ``api`` the history and its aliases name."""
         found = set()
         for entry in self.entries:
             if api + _RPC_SUFFIX in entry:

@@ -224,9 +224,11 @@ class Fleet(object):
                                binary=binary_of(api), code_latest=latest)
 
     def apis(self):
-        """The APIs reported: those of the history that have an
-        [upgrade_levels] option, then those the history does not describe
-        but whose option is set."""
+        """The APIs reported.
+
+        Those of the history that have an [upgrade_levels] option, then
+        those the history does not describe but whose option is set.
+        """
         group = self.conf.upgrade_levels
         described = [api for api in self.history.apis if api in group]
         return described + [

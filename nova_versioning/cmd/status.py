@@ -416,8 +416,11 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         return Result(Code.SUCCESS)
 
     def _check_config(self):
-        """[upgrade_levels] keys that name no RPC API, and sections that
-        look like a misspelled [upgrade_levels]: both are ignored."""
+        """Names in the configuration files that are silently ignored.
+
+        [upgrade_levels] keys that name no RPC API, and sections that look
+        like a misspelled [upgrade_levels].
+        """
         group = self.conf.upgrade_levels
         known = sorted(group.keys())
         problems = []
@@ -469,8 +472,11 @@ def _held_by(fleet, auto):
 
 
 def _pin_against_receivers(fleet, api, decision, auto):
-    """A warning when the configured cap of ``api`` does not fit what its
-    receivers accept now, or None."""
+    """A warning when a configured cap does not fit its receivers, or None.
+
+    Unset or newer than auto: messages will be rejected; older: a
+    leftover pin.
+    """
     option = '[upgrade_levels]/%s' % api
     if auto.minimum_version == 0:
         return None

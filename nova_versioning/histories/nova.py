@@ -117,8 +117,9 @@ def _literal(tree, path, cls, name):
 
 
 def read_tables(package_dir):
-    """Nova's tables, read from the source of the package at
-    ``package_dir`` (the directory of ``nova/__init__.py``).
+    """Nova's tables, read from the source of an installed Nova.
+
+    :param package_dir: the directory of ``nova/__init__.py``.
 
     :returns: dict with the keys of ``_TABLES``.
     :raises NovaTablesUnreadable: a file is missing, or a table is not the

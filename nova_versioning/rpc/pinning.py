@@ -163,8 +163,10 @@ def _release_names(api, history):
 
 
 def oldest_supported_rpc(api, history):
-    """The ``api`` RPC version the oldest supported release speaks, or the
-    first version of the API, if it came later."""
+    """The ``api`` RPC version of the oldest supported service version.
+
+    Or the first version of the API, if it came later.
+    """
     oldest = history.oldest_supported_version
     return next(rpc for version, rpc in _versions_of(api, history)
                 if version >= oldest)
@@ -301,8 +303,11 @@ def parse_pin(api, value, history, code_latest=None):
 
 
 def old_pin_warning(api, source, cap, history):
-    """The warning for an accepted pin older than the oldest supported
-    release (under rules that accept it), or None."""
+    """The warning for a pin older than the oldest supported release.
+
+    Only rules that accept such a pin let one through; None when the pin
+    is not older.
+    """
     if source not in (SOURCE_EXPLICIT, SOURCE_ALIAS):
         return None
     if not history.describes(api):

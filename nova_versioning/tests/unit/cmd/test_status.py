@@ -428,6 +428,86 @@ class StatusDBTestsMixin(FleetMixin):
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
 
+    def test_upgrade_check_unset_pin_with_older_receivers(self):
+        # Unset sends the latest version, which c-stale (5) cannot read.
+        self.flags(compute=None, group='upgrade_levels')
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        self.assertEqual(
+            (Code.WARNING,
+             '[upgrade_levels]/compute is unset: compute RPC messages go '
+             'out at up to 6.5, but the oldest nova-compute accepts only '
+             '6.3 (minimum nova-compute version 5 (ocata): c-stale): '
+             'messages it cannot read will be rejected. Set '
+             '[upgrade_levels]/compute = auto (or 6.3) and send SIGHUP to '
+             'the services. ' + self.PINS_DETAILS),
+            results['RPC version pins'])
+
+    def test_upgrade_check_explicit_pin_newer_than_receivers(self):
+        self.flags(compute='6.4', group='upgrade_levels')
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        self.assertEqual(
+            (Code.WARNING,
+             '[upgrade_levels]/compute = 6.4 caps the compute RPC version at '
+             '6.4, newer than the 6.3 the oldest nova-compute accepts '
+             '(minimum nova-compute version 5 (ocata): c-stale): messages '
+             'it cannot read will be rejected. Set it to auto (or 6.3) and '
+             'send SIGHUP to the services. ' + self.PINS_DETAILS),
+            results['RPC version pins'])
+        # The same cap, once c-stale is gone, is what auto chooses.
+        manage.ServiceCommands.delete_record(self.context, 'c-stale', C)
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        self.assertEqual((Code.WARNING, self.PINS_DETAILS),
+                         results['RPC version pins'])
+
+    def test_failing_auto_does_not_hide_a_valid_explicit_pin(self):
+        # The tool runs ocata code; counted computes are pike and newer:
+        # auto cannot be decided, the explicit compute pin still can.
+        manage.ServiceCommands.force_down_record(self.context, 'c-stale', C)
+        self.flags(compute='6.3', group='upgrade_levels')
+        with nv_fixtures.OlderRelease('ocata'):
+            compute = self._report()['apis'][0]
+        self.assertEqual((None, '6.3', 'explicit', None), (
+            compute['error'], compute['cap'], compute['source'],
+            compute['auto_cap']))
+        self.assertIn('minimum service version is 6, newer than 5 (ocata)',
+                      compute['auto_error'])
+
+    def test_records_newer_than_the_history(self):
+        with self.db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE services SET version = 9 WHERE host = 'c-new2'")
+        report = self._report()
+        self.assertEqual(
+            [{'host': 'c-new2', 'binary': C, 'version': 9, 'release': None,
+              'last_heartbeat': self.FRESH}], report['newer_than_history'])
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        self.assertEqual(
+            (Code.WARNING,
+             'Service records newer than the newest service version the '
+             'history default (built in) knows (7): nova-compute on c-new2 '
+             '(version 9). This check is older than the fleet and cannot '
+             'tell what those services accept: run it from the newest '
+             'release installed.'),
+            results['Service versions known to the history'])
+
+    def test_assume_upgraded_uses_the_selected_history(self):
+        self.flags(history_provider='nova', group='versioning')
+        report = self._report(upgraded=['c-old'])
+        self.assertEqual('nova', report['history'])
+        newest = report['service_version']
+        self.assertGreaterEqual(newest, 74)
+        compute = report['apis'][0]
+        upgraded = [h for h in compute['at_minimum'] if h['host'] == 'c-old']
+        self.assertEqual([], upgraded)
+        fleet = pinreport.Fleet.load(self.context, now=self.now).what_if(
+            upgraded=['c-old'])
+        self.assertEqual(
+            [newest], [r.version for r in fleet.of(C) if r.host == 'c-old'])
+
     # -- service commands ----------------------------------------------
 
     def _listed(self, **kw):
@@ -545,6 +625,72 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                                    self._conf(), 'pins', '--format', 'json')
         self.assertEqual(0, code, err)
         self.assertEqual(self.expected_report(), json.loads(out))
+
+    def test_pins_exits_1_on_an_invalid_pin(self):
+        conf = self._conf() + '.bad'
+        with open(self._conf()) as good, open(conf, 'w') as bad:
+            bad.write(good.read() + 'scheduler = banana\n')
+        code, out, err = self._run('nova-versioning-status', '--config-file',
+                                   conf, 'pins')
+        self.assertEqual(1, code, err)
+        self.assertIn('scheduler  nova-scheduler  banana      invalid', out)
+        self.assertIn("scheduler: Invalid value 'banana' for option "
+                      "[upgrade_levels]/scheduler", out)
+        code, out, err = self._run('nova-versioning-status', '--config-file',
+                                   self._conf(), 'pins')
+        self.assertEqual(0, code, err)
+
+    def test_upgrade_check_names_what_it_ignores(self):
+        conf = self._conf() + '.typos'
+        with open(self._conf()) as good, open(conf, 'w') as typos:
+            typos.write(good.read() + 'computes = 6.4\n'
+                        '[upgrade_level]\ncompute = auto\n')
+        code, out, err = self._run('nova-versioning-status', '--config-file',
+                                   conf, 'upgrade', 'check', '--json')
+        self.assertEqual(1, code, err)
+        checks = {c['check']: c for c in json.loads(out)['checks']}
+        self.assertEqual(
+            {'check': '[upgrade_levels] configuration', 'result': 1,
+             'details': '[upgrade_levels]/computes in %s names no RPC API '
+                        '(known: compute, conductor, scheduler): it is '
+                        'ignored. Section [upgrade_level] in %s is not '
+                        '[upgrade_levels]: its values (compute) are '
+                        'ignored. Fix the names.' % (conf, conf)},
+            checks['[upgrade_levels] configuration'])
+
+    def test_pins_with_the_nova_history(self):
+        # Nova's rules on this project's records: 7 is far below Nova's
+        # oldest supported 72, and the caps are Nova's compute versions.
+        conf = self._conf() + '.nova'
+        with open(self._conf()) as good, open(conf, 'w') as nova:
+            nova.write(good.read().replace('conductor = 3.1\n', '')
+                       + '[versioning]\nhistory_provider = nova\n')
+        code, out, err = self._run('nova-versioning-status', '--config-file',
+                                   conf, 'pins', '--format', 'json')
+        self.assertEqual(0, code, err)
+        report = json.loads(out)
+        self.assertEqual('nova', report['history'])
+        self.assertRegex(report['history_source'],
+                         r'^(live Nova|snapshot of Nova) \d+\.\d+\.\d+$')
+        self.assertEqual(['compute'], [a['api'] for a in report['apis']])
+        self.assertEqual(['conductor', 'scheduler'],
+                         report['undescribed_apis'])
+        compute = report['apis'][0]
+        # Service version 5 of Nova's history speaks compute RPC 4.7.
+        self.assertEqual(('4.7', 'auto', 5, None),
+                         (compute['cap'], compute['source'],
+                          compute['minimum_version'], compute['error']))
+        code, out, err = self._run('nova-versioning-status', '--config-file',
+                                   conf, 'upgrade', 'check', '--json')
+        self.assertEqual(2, code, err)
+        checks = {c['check']: c for c in json.loads(out)['checks']}
+        self.assertTrue(
+            checks['Computes older than the oldest supported release'][
+                'details'].startswith(
+                'Current Nova version does not support computes older '
+                'than Gazpacho but the minimum compute service level in '
+                'your cell is 5 and the oldest supported service level is '
+                '72.'), out)
 
     def test_upgrade_check_json(self):
         code, out, err = self._run('nova-versioning-status', '--config-file',
