@@ -161,6 +161,17 @@ class MinimumVersionCache(object):
         flight.done.set()
 
     def get(self, binary, load, scope=None, fresh=False):
+        """Minimum version of one binary (see :meth:`get_multi`).
+
+        A cached, unexpired answer of the current scope is read without
+        taking the lock: the entry is one tuple, replaced whole, so a
+        reader sees either the old or the new one, as if it had read just
+        before or just after the writer.
+        """
+        if not fresh and scope == self._scope:
+            entry = self._entries.get(binary)
+            if entry is not None and entry[1] > self._clock():
+                return entry[0]
         return self.get_multi([binary], load, scope=scope,
                               fresh=fresh)[binary]
 

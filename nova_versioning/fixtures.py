@@ -98,5 +98,9 @@ class AllServicesCurrent(fixtures.Fixture):
 
         self.useFixture(fixtures.MonkeyPatch(
             'nova_versioning.objects.service._minimum_versions', current))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_versioning.objects.service._minimum_version',
+            lambda context, binary, fresh=False: current(
+                context, [binary])[binary]))
         service_obj.Service.clear_min_version_cache()
         self.addCleanup(service_obj.Service.clear_min_version_cache)

@@ -50,6 +50,11 @@ _READERS_LOCK = threading.Lock()
 
 def options(conf):
     """The LastGoodOptions of ``conf`` (GUARDED), one per ConfigOpts."""
+    # Read without the lock first: an entry is never replaced for the
+    # same ConfigOpts, only added.
+    entry = _READERS.get(id(conf))
+    if entry is not None and entry[0] is conf:
+        return entry[1]
     with _READERS_LOCK:
         entry = _READERS.get(id(conf))
         if entry is None or entry[0] is not conf:
@@ -59,6 +64,9 @@ def options(conf):
             entry = (conf, LastGoodOptions(conf, opts))
             _READERS[id(conf)] = entry
         return entry[1]
+
+
+_UNSET = object()
 
 
 class LastGoodOptions(object):
@@ -104,9 +112,12 @@ class LastGoodOptions(object):
             value = self._read(group, name)
         except ValueError as exc:
             return self._keep(key, opt, exc)
-        with self._lock:
-            self._good[key] = value
-            self._reported.pop(key, None)
+        # Readers on every lookup: take the lock only when something
+        # changes.
+        if key in self._reported or self._good.get(key, _UNSET) != value:
+            with self._lock:
+                self._good[key] = value
+                self._reported.pop(key, None)
         return value
 
     def _fallback(self, key, opt):

@@ -80,10 +80,19 @@ MIN_VERSION_CACHE = cache.MinimumVersionCache(
     lambda: _option('minimum_version_cache_ttl'))
 
 
+# Binaries already found valid: the check runs on every minimum lookup.
+_VALID_BINARIES = set()
+_MAX_VALID_BINARIES = 256
+
+
 def validate_binary(binary):
     """Raise InvalidBinary unless ``binary`` is named "nova-<name>"."""
+    if binary in _VALID_BINARIES:
+        return
     if not isinstance(binary, str) or not BINARY_RE.fullmatch(binary):
         raise exception.InvalidBinary(binary=binary)
+    if len(_VALID_BINARIES) < _MAX_VALID_BINARIES:
+        _VALID_BINARIES.add(binary)
 
 
 def stale_cutoff(timeout, now=None):
@@ -113,6 +122,18 @@ def _minimum_versions(context, binaries, fresh=False):
     # the minimums read with the previous one.
     return MIN_VERSION_CACHE.get_multi(
         binaries,
+        lambda missing: db_api.service_get_minimum_version(
+            context, missing, counted_since=stale_cutoff(timeout)),
+        scope=timeout, fresh=fresh)
+
+
+def _minimum_version(context, binary, fresh=False):
+    # The call every pin resolution makes: one binary, answered from the
+    # cache without its lock when it can be.
+    validate_binary(binary)
+    timeout = _option('stale_service_timeout')
+    return MIN_VERSION_CACHE.get(
+        binary,
         lambda missing: db_api.service_get_minimum_version(
             context, missing, counted_since=stale_cutoff(timeout)),
         scope=timeout, fresh=fresh)
@@ -256,7 +277,7 @@ class Service(base.NovaVersioningObject):
     @ovo_base.remotable
     def get_minimum_version(cls, context, binary, fresh=False):
         """Oldest version among counted records of binary; 0 if none."""
-        return _minimum_versions(context, [binary], fresh=fresh)[binary]
+        return _minimum_version(context, binary, fresh=fresh)
 
     @classmethod
     @ovo_base.remotable

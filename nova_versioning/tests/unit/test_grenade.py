@@ -124,7 +124,9 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertIn('host cpu-ancient is version 6 (pike), older than '
                       'the minimum version 7', ancient)
         forgotten = report['stages'][5]['refusal']
-        self.assertIn('older than version 4 (ocata)', forgotten)
+        self.assertIn('does not support computes older than Ocata but the '
+                      'minimum compute service level in your cell is 3',
+                      forgotten)
         self.assertIn('cpu-forgotten (version 3 (newton))', forgotten)
         self.assertIn('Stage 5 refusal: ' + ancient, proc.stdout)
         self.assertIn('Stage 6 refusal: ' + forgotten, proc.stdout)
