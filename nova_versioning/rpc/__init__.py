@@ -18,9 +18,8 @@ registered on the configuration by :func:`get_transport`.
 """
 
 import oslo_messaging as messaging
-# The version comparison oslo.messaging itself applies to a cap (in
-# prepare(), can_send_version() and before every send).
-from oslo_messaging import _utils as messaging_utils
+from oslo_messaging import conffixture
+from oslo_messaging.rpc import client as messaging_client
 
 from nova_versioning import context as nv_context
 from nova_versioning.objects import base as objects_base
@@ -33,15 +32,11 @@ ALLOWED_EXMODS = ['nova_versioning.exception']
 def prepare_conf(conf):
     """Make a ConfigOpts other than the global one usable for RPC.
 
-    oslo.messaging registers its tracing options on the global
-    configuration only, and its clients read them from theirs.
+    oslo.messaging registers some of its options (tracing, metrics) on the
+    global configuration only, and its clients read them from theirs;
+    its public ConfFixture registers them all on ``conf`` when made.
     """
-    try:
-        from oslo_messaging._tracing import client as tracing
-    except ImportError:
-        return
-    conf.register_opts(tracing.oslo_messaging_tracing,
-                       group='oslo_messaging_tracing')
+    conffixture.ConfFixture(conf)
 
 
 def set_defaults(control_exchange):
@@ -55,12 +50,57 @@ def get_transport(conf, url=None):
                                        allowed_remote_exmods=ALLOWED_EXMODS)
 
 
+# The hook oslo.messaging's call context runs before every send to compare
+# the message's version with its cap. It is the one name of oslo.messaging
+# used here that is not public API: CappedRPCClient puts a memoised check
+# in its place, and tests/unit/rpc/test_rpc.py fails loudly (not silently
+# slower) if oslo.messaging renames it or stops calling it.
+SEND_CHECK_HOOK = '_check_version_cap'
+
+
+def version_is_compatible(cap, version):
+    """Whether a message of ``version`` may be sent under ``cap``.
+
+    The rule of oslo.messaging's version caps: no cap allows everything;
+    otherwise the same major version, a minor version no higher than the
+    cap's, and at the cap's minor version a revision ("X.Y.Z") no higher.
+    Parts are read as far as the answer needs them, so a malformed version
+    raises IndexError or ValueError exactly where oslo.messaging's own
+    comparison does.
+    """
+    if cap is None:
+        return True
+    if version is None:
+        return False
+    wanted = version.split('.')
+    allowed = cap.split('.')
+    if int(wanted[0]) != int(allowed[0]):
+        return False
+    if int(wanted[1]) != int(allowed[1]):
+        return int(wanted[1]) < int(allowed[1])
+    wanted_revision = wanted[2] if len(wanted) > 2 else 0
+    allowed_revision = allowed[2] if len(allowed) > 2 else 0
+    return int(wanted_revision) <= int(allowed_revision)
+
+
+def check_version(version):
+    """Raise MessagingException for a version prepare() would refuse."""
+    try:
+        version_is_compatible(version, version)
+    except (IndexError, ValueError):
+        raise messaging.MessagingException(
+            'Version must contain a major and minor integer. Got %s'
+            % version)
+
+
 # Memoised version checks, shared by every CappedRPCClient: answers depend
 # on (cap, version) only, and a client asks about a handful of versions,
 # once per message. Bounded: cleared when it grows past _MEMO_SIZE.
 _MEMO_SIZE = 1024
 _CAN_SEND = {}      # (cap, version) -> bool
 _SEND_CHECKS = {}   # cap -> check(version)
+
+_DEFAULT = object()
 
 
 def _memo_put(memo, key, value):
@@ -72,7 +112,7 @@ def _memo_put(memo, key, value):
 def _send_check(version_cap):
     """The check a context capped at version_cap makes before sending.
 
-    oslo.messaging's own test (version_is_compatible with the cap, else
+    oslo.messaging's test (the same major version, no higher minor, else
     RPCVersionCapError), remembering the versions it let through.
     """
     check = _SEND_CHECKS.get(version_cap)
@@ -86,7 +126,7 @@ def _send_check(version_cap):
                 return
         except TypeError:
             pass
-        if not messaging_utils.version_is_compatible(version_cap, version):
+        if not version_is_compatible(version_cap, version):
             raise messaging.RPCVersionCapError(version=version,
                                                version_cap=version_cap)
         try:
@@ -98,6 +138,15 @@ def _send_check(version_cap):
     return check
 
 
+def send_check_hook_available():
+    """Whether oslo.messaging's call context has the hook replaced here."""
+    return callable(getattr(messaging_client._BaseCallContext,
+                            SEND_CHECK_HOOK, None))
+
+
+_HOOK = send_check_hook_available()
+
+
 class CappedRPCClient(messaging.RPCClient):
     """RPCClient whose version checks cost a dictionary lookup.
 
@@ -106,17 +155,17 @@ class CappedRPCClient(messaging.RPCClient):
     call context per question, and every send compares the message's
     version with the cap again. An API method that asks before each
     message paid both on every send. This client remembers the answer per
-    (cap, version), made the first time as oslo.messaging makes it (its
-    sanity check of the version, raising what it raises, then its
-    comparison with the cap). The check before a send is oslo.messaging's
-    test, remembering the versions it let through: a send above the cap of
-    its context (the client's, or the one given to prepare()) still raises
-    RPCVersionCapError before anything is sent. A client keeps its cap for
-    life; a new cap is a new client.
+    (cap, version), made the first time by oslo.messaging itself (so it
+    raises what oslo.messaging raises for a bad version). Before a send,
+    the call context runs a memoised copy of oslo.messaging's test (see
+    SEND_CHECK_HOOK): a send above the cap of its context (the client's,
+    or the one given to prepare()) still raises RPCVersionCapError before
+    anything is sent. A client keeps its cap for life; a new cap is a new
+    client.
     """
 
-    def can_send_version(self, version=messaging.RPCClient._marker):
-        if version is self._marker:
+    def can_send_version(self, version=_DEFAULT):
+        if version is _DEFAULT:
             version = self.target.version
         key = (self.version_cap, version)
         try:
@@ -127,26 +176,22 @@ class CappedRPCClient(messaging.RPCClient):
             # Not hashable, so not a version: oslo.messaging's answer.
             return super().can_send_version(version)
         # What prepare(version=version).can_send_version() decides, without
-        # the context: the sanity check of prepare() (MessagingException
-        # for an invalid version), then the comparison with the cap.
-        self._check_version(version)
-        answer = messaging_utils.version_is_compatible(self.version_cap,
-                                                       version)
+        # making a Target and a context: the sanity check of prepare(),
+        # then the comparison with the cap.
+        check_version(version)
+        answer = version_is_compatible(self.version_cap, version)
         _memo_put(_CAN_SEND, key, answer)
         return answer
 
     def prepare(self, *args, **kwargs):
-        cctxt = _prepare(self, *args, **kwargs)
+        cctxt = super().prepare(*args, **kwargs)
         cap = cctxt.version_cap
-        if cap is not None:
+        if cap is not None and _HOOK:
             # The context's own check before a send, memoised (without a
             # cap oslo.messaging's check returns at once).
-            cctxt._check_version_cap = (_SEND_CHECKS.get(cap)
-                                        or _send_check(cap))
+            setattr(cctxt, SEND_CHECK_HOOK,
+                    _SEND_CHECKS.get(cap) or _send_check(cap))
         return cctxt
-
-
-_prepare = messaging.RPCClient.prepare
 
 
 def get_client(transport, target, version_cap=None, serializer=None):

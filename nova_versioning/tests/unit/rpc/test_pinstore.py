@@ -74,7 +74,7 @@ class TestPinStore(base.TestCase):
                              'cacheable': True, 'cap': '6.4',
                              'configured': 'auto', 'hosts': ['c1', 'c2'],
                              'latest': False, 'minimum_version': 6,
-                             'source': 'auto'}},
+                             'source': 'auto', 'warning': None}},
                 json.load(f))
 
     def test_none_decisions_are_not_saved(self):

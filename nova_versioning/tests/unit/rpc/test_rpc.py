@@ -212,3 +212,63 @@ class TestCappedClient(base.TestCase):
             self.assertRaises(messaging.RPCVersionCapError,
                               again.cast, self.context, 'echo')
             self.assertEqual(1, send.call_count)
+
+
+class SendCheckHookTestCase(base.TestCase):
+    """The one oslo.messaging name that is not public API, checked loudly.
+
+    CappedRPCClient replaces the check oslo.messaging's call context makes
+    before every send (rpc.SEND_CHECK_HOOK) with a memoised one. If
+    oslo.messaging renames or stops calling it, these tests fail: the
+    send path would still be correct (oslo.messaging's own check runs),
+    only slower.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.transport = self.useFixture(
+            fakes.FakeTransport(self.conf)).transport
+
+    def test_hook_exists(self):
+        self.assertTrue(rpc.send_check_hook_available(),
+                        'oslo.messaging no longer has %s on its call '
+                        'context' % rpc.SEND_CHECK_HOOK)
+
+    def test_hook_is_called_before_every_send(self):
+        client = rpc.get_client(self.transport,
+                                messaging.Target(topic='t', version='1.0'),
+                                version_cap='1.2')
+        calls = []
+        cctxt = client.prepare(server='h1', version='1.1')
+        real = getattr(cctxt, rpc.SEND_CHECK_HOOK)
+
+        def spy(version):
+            calls.append(version)
+            return real(version)
+
+        setattr(cctxt, rpc.SEND_CHECK_HOOK, spy)
+        with mock.patch.object(self.transport, '_send'):
+            cctxt.cast(nv_context.get_admin_context(), 'echo')
+            cctxt.cast(nv_context.get_admin_context(), 'echo')
+        self.assertEqual(['1.1', '1.1'], calls)
+
+    def test_own_comparison_matches_oslo_messaging(self):
+        # oslo.messaging's private comparison, as a reference only.
+        from oslo_messaging import _utils as oslo_utils
+        versions = [None, '1.0', '1.2', '1.2.1', '1.3', '2.0', '1.10',
+                    '01.2', '1.02', '1.2.0', '1', 'x.y', '', '1.2.3.4',
+                    '1.1.x', '1.2.x', '1.x', '2', ' 1.2']
+        for cap in (None, '1.2', '1.2.1', '2.0', '1.10', '1.2.0'):
+            for version in versions:
+                theirs = self.outcome_of(oslo_utils.version_is_compatible,
+                                         cap, version)
+                ours = self.outcome_of(rpc.version_is_compatible, cap,
+                                       version)
+                self.assertEqual(theirs, ours, (cap, version))
+
+    @staticmethod
+    def outcome_of(fn, *args):
+        try:
+            return fn(*args)
+        except Exception as exc:
+            return type(exc)
