@@ -140,6 +140,17 @@ class SchemaNotSynced(NovaVersioningException):
                'nova-versioning-manage --config-file <file> db sync')
 
 
+class ForeignSchema(NovaVersioningException):
+    msg_fmt = ('Refusing to write to the database at [database]/connection: '
+               '%(reason)s.')
+
+
+class NovaDatabase(NovaVersioningException):
+    """A write this project must leave to Nova on a Nova database."""
+
+    msg_fmt = '%(reason)s'
+
+
 class InvalidPin(NovaVersioningException):
     """An [upgrade_levels] value this code cannot use.
 

@@ -47,16 +47,28 @@ class DbCommands(object):
     @staticmethod
     def sync():
         version = CONF.category.version or 'head'
-        migration.db_sync(version)
+        state = migration.db_sync(version)
+        if state.kind == migration.NOVA:
+            print('Nothing to do: %s.' % state.describe())
+            return 0
+        if state.kind == migration.LEGACY:
+            print('Moved the schema revision %s from %s to %s.'
+                  % (state.revision, migration.LEGACY_VERSION_TABLE,
+                     migration.VERSION_TABLE))
         print('Database schema is at revision %s.'
               % migration.db_version())
         return 0
 
     @staticmethod
     def version():
-        current = migration.db_version()
+        state = migration.schema_state()
         head = migration.head_version()
-        print('%s (newest known: %s)' % (current or 'not synced', head))
+        if state.kind in (migration.NOVA, migration.FOREIGN):
+            print('%s (newest known: %s): %s.' % (
+                state.revision or 'none', head, state.describe()))
+            return 0
+        print('%s (newest known: %s)' % (state.revision or 'not synced',
+                                         head))
         return 0
 
 

@@ -249,13 +249,13 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
     def _revisions(self):
         if self._schema is None:
-            self._schema = (migration.db_version(),
+            self._schema = (migration.schema_state(),
                             migration.head_version())
         return self._schema
 
     def fleet(self):
         """The service records, or None when there is no schema yet."""
-        if self._revisions()[0] is None:
+        if not self._revisions()[0].usable:
             return None
         if self._fleet is None:
             self._fleet = pinreport.Fleet.load(self.context, conf=self.conf,
@@ -269,13 +269,25 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                       '(see the database schema check).')
 
     def _check_schema(self):
-        current, head = self._revisions()
-        if current == head:
+        state, head = self._revisions()
+        if state.kind == migration.NOVA:
+            # Nova's schema is Nova's to migrate: read as it is.
+            details = state.describe()
+            return Result(Code.SUCCESS, details[0].upper() + details[1:] + '.')
+        if state.kind == migration.FOREIGN:
+            return Result(Code.FAILURE,
+                          'Not usable: %s.' % state.describe())
+        if state.kind == migration.LEGACY and state.revision == head:
+            return Result(Code.WARNING,
+                          'The schema is usable, but %s. Run: %s db sync'
+                          % (state.describe(), MANAGE))
+        if state.revision == head:
             return Result(Code.SUCCESS)
         return Result(Code.FAILURE,
                       'The database schema is at revision %s; this code '
                       'needs %s. Run: %s db sync'
-                      % (current or 'none (never synced)', head, MANAGE))
+                      % (state.revision or 'none (never synced)', head,
+                         MANAGE))
 
     def _check_old_computes(self):
         fleet = self.fleet()
