@@ -94,6 +94,12 @@ class ServiceExists(NovaVersioningException):
     msg_fmt = 'Service with host %(host)s binary %(binary)s exists.'
 
 
+class ServiceTopicExists(NovaVersioningException):
+    msg_fmt = ('A live service record of host %(host)s with topic %(topic)s '
+               'already exists (unique key on host, topic and deleted): '
+               'one service per host and topic.')
+
+
 class ObjectActionError(NovaVersioningException):
     msg_fmt = 'Object action %(action)s failed because: %(reason)s'
 

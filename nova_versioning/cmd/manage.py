@@ -131,6 +131,18 @@ class ServiceCommands(object):
     def delete():
         service_obj.validate_binary(CONF.category.service_binary)
         common.check_schema()
+        if migration.schema_state().kind == migration.NOVA:
+            # Nova's own delete also removes the host's compute nodes,
+            # placement resource provider and host mapping.
+            raise exception.NovaDatabase(
+                reason='Refusing to delete the %s record of host %s: this '
+                       'is a Nova database, where Nova must also remove '
+                       'the host\'s compute nodes, resource provider and '
+                       'host mapping. Use Nova\'s API: openstack compute '
+                       'service delete <service id> (or service force-down '
+                       'here, which Nova honours)'
+                       % (CONF.category.service_binary,
+                          CONF.category.service_host))
         service = ServiceCommands.delete_record(
             nv_context.get_admin_context(), CONF.category.service_host,
             CONF.category.service_binary)

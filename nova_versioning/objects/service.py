@@ -41,6 +41,7 @@ What a save means depends on what it changes:
 
 import datetime
 import re
+import weakref
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -51,6 +52,7 @@ from nova_versioning import cache
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import lastgood
 from nova_versioning.db import api as db_api
+from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import history
 from nova_versioning.objects import base
@@ -116,6 +118,30 @@ def _minimum_versions(context, binaries, fresh=False):
         lambda missing: db_api.service_get_minimum_version(
             context, missing, counted_since=stale_cutoff(timeout)),
         scope=timeout, fresh=fresh)
+
+
+# Engine -> its schema is Nova's: asked once per engine, before the first
+# registration written through it.
+_NOVA_SCHEMA = weakref.WeakKeyDictionary()
+
+
+def refuse_nova_database(host, binary):
+    """Raise NovaDatabase when [database] is a Nova database.
+
+    A service of this project registering there would write a record Nova
+    takes for one of its own services.
+    """
+    engine = db_api.main_context_manager.writer.get_engine()
+    if engine not in _NOVA_SCHEMA:
+        _NOVA_SCHEMA[engine] = (migration.schema_state(engine).kind ==
+                                migration.NOVA)
+    if _NOVA_SCHEMA[engine]:
+        raise exception.NovaDatabase(
+            reason='Refusing to register %s on host %s: [database]/'
+                   'connection is a Nova database, whose service records '
+                   'belong to Nova\'s own services; give this service a '
+                   'database of its own (nova-versioning-manage db sync)'
+                   % (binary, host))
 
 
 @base.NovaVersioningObjectRegistry.register
@@ -305,6 +331,7 @@ class Service(base.NovaVersioningObject):
     def _create(self):
         updates = self.obj_get_changes()
         validate_binary(updates.get('binary'))
+        refuse_nova_database(updates.get('host'), updates.get('binary'))
         # Taken before the guard reads: a clear or forget since makes the
         # seed below a no-op.
         generation = MIN_VERSION_CACHE.generation
@@ -355,6 +382,8 @@ class Service(base.NovaVersioningObject):
             validate_binary(updates['binary'])
         if not updates:
             return
+        if 'version' in updates:
+            refuse_nova_database(self.host, self.binary)
         db_service = self._guarded_update(updates)
         if _MINIMUM_FIELDS & set(updates):
             MIN_VERSION_CACHE.forget(db_service.binary)

@@ -40,3 +40,15 @@ class SchemaCheckPostgreSQLTestCase(base.PostgreSQLMixin,
                                     test_migration.SchemaCheckTestsMixin,
                                     base.DBTestCase):
     pass
+
+
+class NovaWritesMySQLTestCase(base.MySQLMixin,
+                              test_migration.NovaWritesTestsMixin,
+                              base.DBTestCase):
+    pass
+
+
+class NovaWritesPostgreSQLTestCase(base.PostgreSQLMixin,
+                                   test_migration.NovaWritesTestsMixin,
+                                   base.DBTestCase):
+    pass

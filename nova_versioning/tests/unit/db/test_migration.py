@@ -28,9 +28,12 @@ import fixtures
 import sqlalchemy as sa
 
 from nova_versioning.cmd import status
+from nova_versioning.db import api as db_api
 from nova_versioning.db import migration
 from nova_versioning.db import models
 from nova_versioning import exception
+from nova_versioning import fixtures as nv_fixtures
+from nova_versioning import objects
 from nova_versioning.tests import base
 
 SCRIPT = ('import sys; from nova_versioning.cmd import manage; '
@@ -53,6 +56,9 @@ def legacy_db_sync(engine):
             'head')
 
 
+NOVA_TOPIC_KEY = 'uniq_services0host0topic0deleted'
+
+
 def make_nova_like(engine, revision=NOVA_REVISION):
     """Nova's marks, by hand: its tables and its revision.
 
@@ -69,6 +75,10 @@ def make_nova_like(engine, revision=NOVA_REVISION):
     with engine.begin() as connection:
         models.BASE.metadata.create_all(connection)
         metadata.create_all(connection)
+        # Nova's services table has this unique key besides ours.
+        connection.execute(sa.text(
+            'CREATE UNIQUE INDEX %s ON services (host, topic, deleted)'
+            % NOVA_TOPIC_KEY))
         connection.execute(metadata.tables[
             migration.LEGACY_VERSION_TABLE].insert(), {'version_num': revision})
 
@@ -88,8 +98,8 @@ def snapshot(engine):
     return result
 
 
-class MigrationTestsMixin(object):
-    """On an empty database of BACKEND, made by each test."""
+class EmptyDatabaseMixin(object):
+    """An empty database of BACKEND, made by each test."""
 
     def setUp(self):
         base.TestCase.setUp(self)
@@ -102,7 +112,7 @@ class MigrationTestsMixin(object):
         self.addCleanup(self.engine.dispose)
 
     def _insert_services(self):
-        rows = [dict(id=i, uuid='00000000-0000-0000-0000-%012d' % i,
+        rows = [dict(uuid='00000000-0000-0000-0000-%012d' % i,
                      host='host%d' % i, binary='nova-compute',
                      topic='compute', report_count=i, disabled=False,
                      forced_down=i == 2, version=60 + i, deleted=0,
@@ -119,6 +129,21 @@ class MigrationTestsMixin(object):
 
     def _tables(self):
         return set(sa.inspect(self.engine).get_table_names())
+
+    def _run(self, *args):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf = os.path.join(tmp, 'nv.conf')
+        with open(conf, 'w') as f:
+            f.write('[database]\nconnection = %s\n' % self.url)
+        proc = subprocess.run(
+            [sys.executable, '-c', SCRIPT, '--config-file', conf] +
+            list(args), capture_output=True, text=True, timeout=120,
+            cwd=tmp)
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+class MigrationTestsMixin(EmptyDatabaseMixin):
+    """Migrations on an empty database of BACKEND."""
 
     def test_empty_database_synced_into_own_version_table(self):
         self.assertEqual(migration.EMPTY,
@@ -184,17 +209,6 @@ class MigrationTestsMixin(object):
 
     # -- the commands, as real processes ---------------------------------
 
-    def _run(self, *args):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        conf = os.path.join(tmp, 'nv.conf')
-        with open(conf, 'w') as f:
-            f.write('[database]\nconnection = %s\n' % self.url)
-        proc = subprocess.run(
-            [sys.executable, '-c', SCRIPT, '--config-file', conf] +
-            list(args), capture_output=True, text=True, timeout=120,
-            cwd=tmp)
-        return proc.returncode, proc.stdout, proc.stderr
-
     def test_manage_on_nova_database_one_line_nothing_written(self):
         make_nova_like(self.engine)
         before = snapshot(self.engine)
@@ -237,6 +251,67 @@ class MigrationTestsMixin(object):
         self.assertEqual(before, snapshot(self.engine))
 
 
+class NovaWritesTestsMixin(EmptyDatabaseMixin):
+    """What this project writes, and refuses to, in a Nova database."""
+
+    def setUp(self):
+        super().setUp()
+        make_nova_like(self.engine)
+        self._insert_services()
+        self.useFixture(nv_fixtures.Database(connection=self.url))
+
+    def _record(self, host='host1'):
+        return self._services()[int(host[-1]) - 1]
+
+    def test_service_delete_refused_one_line(self):
+        before = snapshot(self.engine)
+        code, out, err = self._run('service', 'delete', 'host1',
+                                   'nova-compute')
+        self.assertEqual((1, ''), (code, out))
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('Refusing to delete the nova-compute record of host '
+                      'host1: this is a Nova database', err)
+        self.assertIn('openstack compute service delete', err)
+        self.assertEqual(before, snapshot(self.engine))
+
+    def test_force_down_and_unset(self):
+        code, out, err = self._run('service', 'force-down', 'host1',
+                                   'nova-compute')
+        self.assertEqual(0, code, err)
+        forced = dict(zip(models.Service.__table__.c.keys(),
+                          self._record()))
+        self.assertTrue(forced['forced_down'])
+        self.assertEqual(61, forced['version'])
+        code, out, err = self._run('service', 'force-down', 'host1',
+                                   'nova-compute', '--unset')
+        self.assertEqual(0, code, err)
+        unset = dict(zip(models.Service.__table__.c.keys(), self._record()))
+        self.assertFalse(unset['forced_down'])
+        self.assertEqual(61, unset['version'])
+
+    def test_registration_refused(self):
+        before = snapshot(self.engine)
+        service = objects.Service(self.context, host='newhost',
+                                  binary='nova-compute', topic='compute')
+        exc = self.assertRaises(exception.NovaDatabase, service.create)
+        self.assertIn('Refusing to register nova-compute on host newhost: '
+                      '[database]/connection is a Nova database', str(exc))
+        existing = objects.Service.get_by_host_and_binary(
+            self.context, 'host1', 'nova-compute')
+        self.assertRaises(exception.NovaDatabase, existing.save)
+        self.assertEqual(before, snapshot(self.engine))
+
+    def test_host_topic_conflict_one_line(self):
+        exc = self.assertRaises(
+            exception.ServiceTopicExists, db_api.service_create,
+            self.context, {'host': 'host1', 'binary': 'nova-other',
+                           'topic': 'compute', 'version': 1})
+        self.assertEqual(
+            'A live service record of host host1 with topic compute '
+            'already exists (unique key on host, topic and deleted): one '
+            'service per host and topic.', str(exc))
+
+
 class SchemaCheckTestsMixin(object):
     """The upgrade check's schema check, on the database of the test."""
 
@@ -270,6 +345,10 @@ class SchemaCheckTestsMixin(object):
 
 
 class MigrationSQLiteTestCase(MigrationTestsMixin, base.DBTestCase):
+    pass
+
+
+class NovaWritesSQLiteTestCase(NovaWritesTestsMixin, base.DBTestCase):
     pass
 
 
