@@ -157,6 +157,19 @@ class NovaDatabase(NovaVersioningException):
     msg_fmt = '%(reason)s'
 
 
+class CellsUnavailable(NovaVersioningException):
+    msg_fmt = 'Cannot read the cells from %(what)s: %(reason)s'
+
+
+class CellsUnanswered(NovaVersioningException):
+    msg_fmt = ('Cells did not answer, and [cells]/unanswered_cell = hold '
+               'does not decide on partial data: %(cells)s')
+
+
+class CellNotFound(NovaVersioningException):
+    msg_fmt = 'No cell named %(cell)r in cell_mappings (cells: %(cells)s).'
+
+
 class InvalidPin(NovaVersioningException):
     """An [upgrade_levels] value this code cannot use.
 

@@ -160,7 +160,8 @@ def format_pins(report):
                      _describe(api['minimum_version'],
                                api['minimum_release']),
                      pinreport.hosts_text(
-                         [h['host'] for h in api['at_minimum']], limit=3)
+                         [_host_label(h) for h in api['at_minimum']],
+                         limit=3)
                      if api['auto_cap'] != api['latest_cap'] else None])
     lines.extend(common.format_table(
         ['API', 'RECEIVERS', 'CONFIGURED', 'CAP (SOURCE)', 'AUTO NOW',
@@ -170,11 +171,27 @@ def format_pins(report):
     return lines
 
 
+def _host_label(host):
+    """"host", or "host (cell)" when the report covers every cell."""
+    if host.get('cell'):
+        return '%s (%s)' % (host['host'], host['cell'])
+    return host['host']
+
+
+def _host_columns(api, *columns):
+    """The column headers of a table of hosts of the report."""
+    if any('cell' in host for key in ('at_minimum', 'stale', 'forced_down')
+           for host in api[key]):
+        return ['HOST', 'CELL'] + list(columns)
+    return ['HOST'] + list(columns)
+
+
 def _host_rows(hosts, counted=False):
     rows = []
     for host in hosts:
-        row = [host['host'], _describe(host['version'], host['release']),
-               host['last_heartbeat']]
+        row = [host['host']] + ([host['cell']] if 'cell' in host else []) + [
+            _describe(host['version'], host['release']),
+            host['last_heartbeat']]
         if counted:
             row.append('yes' if host['counted'] else 'no')
         rows.append(row)
@@ -191,7 +208,7 @@ def _api_details(api):
             name, api['binary'],
             _describe(api['minimum_version'], api['minimum_release'])))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT'),
             _host_rows(api['at_minimum']), indent='  '))
     else:
         lines.append('%s: no %s counts toward the minimum version.'
@@ -200,13 +217,13 @@ def _api_details(api):
         lines.append('%s: %s records that look stale:'
                      % (name, api['binary']))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT', 'COUNTED'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT', 'COUNTED'),
             _host_rows(api['stale'], counted=True), indent='  '))
     if api['forced_down']:
         lines.append('%s: %s records forced down (not counted):'
                      % (name, api['binary']))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT'),
             _host_rows(api['forced_down']), indent='  '))
     return lines
 

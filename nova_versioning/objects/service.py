@@ -49,6 +49,7 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields
 
 from nova_versioning import cache
+from nova_versioning import cells
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import lastgood
 from nova_versioning.db import api as db_api
@@ -111,13 +112,20 @@ def _minimum_versions(context, binaries, fresh=False):
     for binary in binaries:
         validate_binary(binary)
     timeout = _option('stale_service_timeout')
+    if cells.enabled(CONF):
+        # Every cell of [api_database], as Nova's
+        # get_minimum_version_all_cells.
+        def load(missing):
+            return cells.minimum_versions(
+                CONF, missing, counted_since=stale_cutoff(timeout))
+    else:
+        def load(missing):
+            return db_api.service_get_minimum_version(
+                context, missing, counted_since=stale_cutoff(timeout))
     # The timeout is the cache's scope: a reload that changes it forgets
     # the minimums read with the previous one.
-    return MIN_VERSION_CACHE.get_multi(
-        binaries,
-        lambda missing: db_api.service_get_minimum_version(
-            context, missing, counted_since=stale_cutoff(timeout)),
-        scope=timeout, fresh=fresh)
+    return MIN_VERSION_CACHE.get_multi(binaries, load, scope=timeout,
+                                       fresh=fresh)
 
 
 # Engine -> its schema is Nova's: asked once per engine, before the first
@@ -258,8 +266,12 @@ class Service(base.NovaVersioningObject):
     def get_counted_older_than(cls, context, binary, version):
         """Records that count toward the minimum and are below version."""
         validate_binary(binary)
-        db_services = db_api.service_get_counted_older_than(
-            context, binary, version, counted_since=counted_since())
+        if cells.enabled(CONF):
+            db_services = cells.counted_older_than(
+                CONF, binary, version, counted_since=counted_since())
+        else:
+            db_services = db_api.service_get_counted_older_than(
+                context, binary, version, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
@@ -268,8 +280,12 @@ class Service(base.NovaVersioningObject):
     def get_all_at_minimum_version(cls, context, binary):
         """Counted records of binary at its minimum version (uncached)."""
         validate_binary(binary)
-        db_services = db_api.service_get_at_minimum_version(
-            context, binary, counted_since=counted_since())
+        if cells.enabled(CONF):
+            db_services = cells.at_minimum_version(
+                CONF, binary, counted_since=counted_since())
+        else:
+            db_services = db_api.service_get_at_minimum_version(
+                context, binary, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
