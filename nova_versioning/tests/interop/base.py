@@ -221,8 +221,10 @@ class NovaDeployment(fixtures.Fixture):
             forced_down=forced_down, deleted=deleted)])[0]
 
     def create_services(self, specs):
-        """Several records at once (one Nova process): a list of dicts
-        with the arguments of :meth:`create_service`."""
+        """Several records at once, in one Nova process.
+
+        :param specs: dicts of the arguments of :meth:`create_service`.
+        """
         return self.nova('create-services', '--json', json.dumps(specs))
 
     # -- inspecting -------------------------------------------------------

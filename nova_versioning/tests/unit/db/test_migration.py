@@ -79,8 +79,9 @@ def make_nova_like(engine, revision=NOVA_REVISION):
         connection.execute(sa.text(
             'CREATE UNIQUE INDEX %s ON services (host, topic, deleted)'
             % NOVA_TOPIC_KEY))
-        connection.execute(metadata.tables[
-            migration.LEGACY_VERSION_TABLE].insert(), {'version_num': revision})
+        connection.execute(
+            metadata.tables[migration.LEGACY_VERSION_TABLE].insert(),
+            {'version_num': revision})
 
 
 def snapshot(engine):
