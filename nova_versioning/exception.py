@@ -100,6 +100,12 @@ class ServiceExists(NovaVersioningException):
     msg_fmt = 'Service with host %(host)s binary %(binary)s exists.'
 
 
+class ServiceTopicExists(NovaVersioningException):
+    msg_fmt = ('A live service record of host %(host)s with topic %(topic)s '
+               'already exists (unique key on host, topic and deleted): '
+               'one service per host and topic.')
+
+
 class ObjectActionError(NovaVersioningException):
     msg_fmt = 'Object action %(action)s failed because: %(reason)s'
 
@@ -144,6 +150,30 @@ class SchemaNotSynced(NovaVersioningException):
     msg_fmt = ('The database at [database]/connection %(connection)r has '
                'no %(tables)s table: its schema is not synced. Run: '
                'nova-versioning-manage --config-file <file> db sync')
+
+
+class ForeignSchema(NovaVersioningException):
+    msg_fmt = ('Refusing to write to the database at [database]/connection: '
+               '%(reason)s.')
+
+
+class NovaDatabase(NovaVersioningException):
+    """A write this project must leave to Nova on a Nova database."""
+
+    msg_fmt = '%(reason)s'
+
+
+class CellsUnavailable(NovaVersioningException):
+    msg_fmt = 'Cannot read the cells from %(what)s: %(reason)s'
+
+
+class CellsUnanswered(NovaVersioningException):
+    msg_fmt = ('Cells did not answer, and [cells]/unanswered_cell = hold '
+               'does not decide on partial data: %(cells)s')
+
+
+class CellNotFound(NovaVersioningException):
+    msg_fmt = 'No cell named %(cell)r in cell_mappings (cells: %(cells)s).'
 
 
 class InvalidPin(NovaVersioningException):

@@ -29,6 +29,7 @@ import datetime
 
 from oslo_utils import timeutils
 
+from nova_versioning import cells
 from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
@@ -65,6 +66,8 @@ class Record(object):
     :ivar stale: the last heartbeat is older than the stale threshold.
     :ivar counted: the record counts toward the minimum version of its
         binary (not forced down, and not stale under the policy).
+    :ivar cell: the name (else uuid) of the record's cell, when the
+        records are read from every cell of [api_database]; else None.
     """
 
     host: str
@@ -75,6 +78,7 @@ class Record(object):
     last_heartbeat: object
     stale: bool
     counted: bool
+    cell: object = None
 
 
 class Fleet(object):
@@ -103,9 +107,17 @@ class Fleet(object):
 
     @classmethod
     def load(cls, context, conf=None, history=None, now=None):
-        """Read every live record (one query)."""
-        return cls(objects.Service.get_all(context), conf=conf,
-                   history=history, now=now)
+        """Read every live record (one query, or one per cell).
+
+        With [api_database]/connection set, the records of every cell
+        (see :mod:`nova_versioning.cells`).
+        """
+        conf = conf if conf is not None else nv_conf.CONF
+        if cells.enabled(conf):
+            services = cells.get_all(conf)
+        else:
+            services = objects.Service.get_all(context)
+        return cls(services, conf=conf, history=history, now=now)
 
     def _record(self, service):
         heartbeat = service.last_heartbeat
@@ -115,7 +127,8 @@ class Fleet(object):
                            version=service.version,
                            forced_down=service.forced_down,
                            disabled=service.disabled,
-                           last_heartbeat=heartbeat)
+                           last_heartbeat=heartbeat,
+                           cell=getattr(service, 'cell', None))
 
     def _judge(self, **fields):
         # A record without any timestamp counts, as in the SQL filter.
@@ -250,13 +263,21 @@ class Fleet(object):
 
     # -- the report ----------------------------------------------------
 
+    @property
+    def all_cells(self):
+        """The records are those of every cell of [api_database]."""
+        return cells.enabled(self.conf)
+
     def describe_record(self, record):
-        return {
+        described = {
             'host': record.host,
             'version': record.version,
             'release': self.history.release_of(record.version),
             'last_heartbeat': format_time(record.last_heartbeat),
         }
+        if self.all_cells:
+            described['cell'] = record.cell
+        return described
 
     def _api_report(self, api):
         binary = binary_of(api)

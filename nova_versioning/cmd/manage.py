@@ -14,7 +14,7 @@
     nova-versioning-manage --config-file F db sync [--version REV]
     nova-versioning-manage --config-file F db version
     nova-versioning-manage --config-file F service list [--binary B]
-        [--format table|json]
+        [--cell CELL] [--format table|json]
     nova-versioning-manage --config-file F service delete HOST BINARY
     nova-versioning-manage --config-file F service force-down HOST BINARY
         [--unset]
@@ -26,6 +26,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_versioning import cells
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
@@ -47,16 +48,28 @@ class DbCommands(object):
     @staticmethod
     def sync():
         version = CONF.category.version or 'head'
-        migration.db_sync(version)
+        state = migration.db_sync(version)
+        if state.kind == migration.NOVA:
+            print('Nothing to do: %s.' % state.describe())
+            return 0
+        if state.kind == migration.LEGACY:
+            print('Moved the schema revision %s from %s to %s.'
+                  % (state.revision, migration.LEGACY_VERSION_TABLE,
+                     migration.VERSION_TABLE))
         print('Database schema is at revision %s.'
               % migration.db_version())
         return 0
 
     @staticmethod
     def version():
-        current = migration.db_version()
+        state = migration.schema_state()
         head = migration.head_version()
-        print('%s (newest known: %s)' % (current or 'not synced', head))
+        if state.kind in (migration.NOVA, migration.FOREIGN):
+            print('%s (newest known: %s): %s.' % (
+                state.revision or 'none', head, state.describe()))
+            return 0
+        print('%s (newest known: %s)' % (state.revision or 'not synced',
+                                         head))
         return 0
 
 
@@ -74,11 +87,23 @@ class ServiceCommands(object):
         return service
 
     @staticmethod
-    def list_records(context, binary=None, conf=None, now=None):
-        """The live records as plain data, with their standing."""
-        fleet = pinreport.Fleet(
-            objects.Service.get_all(context, binary=binary), conf=conf,
-            now=now)
+    def list_records(context, binary=None, conf=None, now=None, cell=None):
+        """The live records as plain data, with their standing.
+
+        With [api_database]/connection set, the records of every cell
+        (or of ``cell``, a cell name or uuid), each with its cell.
+        """
+        conf = conf if conf is not None else CONF
+        if cells.enabled(conf):
+            services = cells.get_all(conf, binary=binary, cell=cell)
+        elif cell is not None:
+            raise exception.InvalidOption(
+                group='api_database', name='connection', value=None,
+                where='', allowed='the SQLAlchemy URL of Nova\'s API '
+                'database: --cell %s filters the cells it maps' % cell)
+        else:
+            services = objects.Service.get_all(context, binary=binary)
+        fleet = pinreport.Fleet(services, conf=conf, now=now)
         return [fleet.describe_service(record) for record in fleet.records]
 
     @staticmethod
@@ -87,11 +112,14 @@ class ServiceCommands(object):
             service_obj.validate_binary(CONF.category.binary)
         common.check_schema()
         records = ServiceCommands.list_records(
-            nv_context.get_admin_context(), binary=CONF.category.binary)
+            nv_context.get_admin_context(), binary=CONF.category.binary,
+            cell=CONF.category.cell)
         if CONF.category.output_format == 'json':
             print(json.dumps(records, indent=2, sort_keys=True))
             return 0
-        rows = [[r['host'], r['binary'],
+        with_cell = cells.enabled(CONF)
+        rows = [[r['host']] + ([r['cell']] if with_cell else []) + [
+                 r['binary'],
                  '%s (%s)' % (r['version'], r['release'])
                  if r['release'] else r['version'],
                  'yes' if r['forced_down'] else 'no',
@@ -100,7 +128,8 @@ class ServiceCommands(object):
                  'yes' if r['stale'] else 'no',
                  'yes' if r['counted'] else 'no'] for r in records]
         print('\n'.join(common.format_table(
-            ['HOST', 'BINARY', 'VERSION', 'FORCED DOWN', 'DISABLED',
+            ['HOST'] + (['CELL'] if with_cell else []) + [
+             'BINARY', 'VERSION', 'FORCED DOWN', 'DISABLED',
              'LAST HEARTBEAT', 'STALE', 'COUNTED'], rows)))
         return 0
 
@@ -119,6 +148,18 @@ class ServiceCommands(object):
     def delete():
         service_obj.validate_binary(CONF.category.service_binary)
         common.check_schema()
+        if migration.schema_state().kind == migration.NOVA:
+            # Nova's own delete also removes the host's compute nodes,
+            # placement resource provider and host mapping.
+            raise exception.NovaDatabase(
+                reason='Refusing to delete the %s record of host %s: this '
+                       'is a Nova database, where Nova must also remove '
+                       'the host\'s compute nodes, resource provider and '
+                       'host mapping. Use Nova\'s API: openstack compute '
+                       'service delete <service id> (or service force-down '
+                       'here, which Nova honours)'
+                       % (CONF.category.service_binary,
+                          CONF.category.service_host))
         service = ServiceCommands.delete_record(
             nv_context.get_admin_context(), CONF.category.service_host,
             CONF.category.service_binary)
@@ -171,7 +212,8 @@ ACTIONS = {
 FORMS = (
     'db sync [--version REV]',
     'db version',
-    'service list [--binary nova-<name>] [--format table|json]',
+    'service list [--binary nova-<name>] [--cell CELL] '
+    '[--format table|json]',
     'service delete HOST BINARY',
     'service force-down HOST BINARY [--unset]',
 )
@@ -198,6 +240,10 @@ def add_command_parsers(subparsers):
     listing.add_argument('--binary', default=None,
                          help='Only the records of this binary '
                               '(nova-<name>).')
+    listing.add_argument('--cell', default=None,
+                         help='Only the records of this cell (its name or '
+                              'uuid in cell_mappings); needs '
+                              '[api_database]/connection.')
     listing.add_argument('--format', dest='output_format',
                          choices=('table', 'json'), default='table',
                          help='Output format (default: table).')

@@ -181,7 +181,8 @@ def format_pins(report):
                      _describe(api['minimum_version'],
                                api['minimum_release']),
                      pinreport.hosts_text(
-                         [h['host'] for h in api['at_minimum']], limit=3)
+                         [_host_label(h) for h in api['at_minimum']],
+                         limit=3)
                      if api['auto_cap'] != api['latest_cap'] else None])
     lines.extend(common.format_table(
         ['API', 'RECEIVERS', 'CONFIGURED', 'CAP (SOURCE)', 'AUTO NOW',
@@ -191,11 +192,27 @@ def format_pins(report):
     return lines
 
 
+def _host_label(host):
+    """"host", or "host (cell)" when the report covers every cell."""
+    if host.get('cell'):
+        return '%s (%s)' % (host['host'], host['cell'])
+    return host['host']
+
+
+def _host_columns(api, *columns):
+    """The column headers of a table of hosts of the report."""
+    if any('cell' in host for key in ('at_minimum', 'stale', 'forced_down')
+           for host in api[key]):
+        return ['HOST', 'CELL'] + list(columns)
+    return ['HOST'] + list(columns)
+
+
 def _host_rows(hosts, counted=False):
     rows = []
     for host in hosts:
-        row = [host['host'], _describe(host['version'], host['release']),
-               host['last_heartbeat']]
+        row = [host['host']] + ([host['cell']] if 'cell' in host else []) + [
+            _describe(host['version'], host['release']),
+            host['last_heartbeat']]
         if counted:
             row.append('yes' if host['counted'] else 'no')
         rows.append(row)
@@ -216,7 +233,7 @@ def _api_details(api):
             name, api['binary'],
             _describe(api['minimum_version'], api['minimum_release'])))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT'),
             _host_rows(api['at_minimum']), indent='  '))
     else:
         lines.append('%s: no %s counts toward the minimum version.'
@@ -225,13 +242,13 @@ def _api_details(api):
         lines.append('%s: %s records that look stale:'
                      % (name, api['binary']))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT', 'COUNTED'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT', 'COUNTED'),
             _host_rows(api['stale'], counted=True), indent='  '))
     if api['forced_down']:
         lines.append('%s: %s records forced down (not counted):'
                      % (name, api['binary']))
         lines.extend(common.format_table(
-            ['HOST', 'VERSION', 'LAST HEARTBEAT'],
+            _host_columns(api, 'VERSION', 'LAST HEARTBEAT'),
             _host_rows(api['forced_down']), indent='  '))
     return lines
 
@@ -275,13 +292,13 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
     def _revisions(self):
         if self._schema is None:
-            self._schema = (migration.db_version(),
+            self._schema = (migration.schema_state(),
                             migration.head_version())
         return self._schema
 
     def fleet(self):
         """The service records, or None when there is no schema yet."""
-        if self._revisions()[0] is None:
+        if not self._revisions()[0].usable:
             return None
         if self._fleet is None:
             self._fleet = pinreport.Fleet.load(self.context, conf=self.conf,
@@ -295,13 +312,25 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                       '(see the database schema check).')
 
     def _check_schema(self):
-        current, head = self._revisions()
-        if current == head:
+        state, head = self._revisions()
+        if state.kind == migration.NOVA:
+            # Nova's schema is Nova's to migrate: read as it is.
+            details = state.describe()
+            return Result(Code.SUCCESS, details[0].upper() + details[1:] + '.')
+        if state.kind == migration.FOREIGN:
+            return Result(Code.FAILURE,
+                          'Not usable: %s.' % state.describe())
+        if state.kind == migration.LEGACY and state.revision == head:
+            return Result(Code.WARNING,
+                          'The schema is usable, but %s. Run: %s db sync'
+                          % (state.describe(), MANAGE))
+        if state.revision == head:
             return Result(Code.SUCCESS)
         return Result(Code.FAILURE,
                       'The database schema is at revision %s; this code '
                       'needs %s. Run: %s db sync'
-                      % (current or 'none (never synced)', head, MANAGE))
+                      % (state.revision or 'none (never synced)', head,
+                         MANAGE))
 
     def _check_old_computes(self):
         fleet = self.fleet()

@@ -17,6 +17,7 @@ Importing this package registers every group on the global
 
 from oslo_config import cfg
 
+from nova_versioning.conf import cells
 from nova_versioning.conf import database
 from nova_versioning.conf import service
 from nova_versioning.conf import upgrade_levels
@@ -25,6 +26,7 @@ from nova_versioning.conf import workarounds
 
 CONF = cfg.CONF
 
+cells.register_opts(CONF)
 database.register_opts(CONF)
 service.register_opts(CONF)
 upgrade_levels.register_opts(CONF)

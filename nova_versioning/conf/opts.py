@@ -13,13 +13,15 @@
 
 import collections
 
+from nova_versioning.conf import cells
 from nova_versioning.conf import database
 from nova_versioning.conf import service
 from nova_versioning.conf import upgrade_levels
 from nova_versioning.conf import versioning
 from nova_versioning.conf import workarounds
 
-_MODULES = (database, service, upgrade_levels, versioning, workarounds)
+_MODULES = (cells, database, service, upgrade_levels, versioning,
+            workarounds)
 
 
 def list_opts():

@@ -93,6 +93,10 @@ def service_create(context, values):
         if 'binary' in e.columns:
             raise exception.ServiceExists(host=values.get('host'),
                                           binary=values.get('binary'))
+        if 'topic' in e.columns:
+            # Nova's uniq_services0host0topic0deleted.
+            raise exception.ServiceTopicExists(host=values.get('host'),
+                                               topic=values.get('topic'))
         raise
     return service_ref
 
@@ -151,7 +155,10 @@ def service_update(context, service_id, values):
     service_ref.update(values)
     try:
         context.session.flush()
-    except db_exc.DBDuplicateEntry:
+    except db_exc.DBDuplicateEntry as e:
+        if 'topic' in e.columns:
+            raise exception.ServiceTopicExists(host=service_ref.host,
+                                               topic=service_ref.topic)
         raise exception.ServiceExists(host=service_ref.host,
                                       binary=service_ref.binary)
     return service_ref

@@ -41,6 +41,7 @@ What a save means depends on what it changes:
 
 import datetime
 import re
+import weakref
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -48,9 +49,11 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields
 
 from nova_versioning import cache
+from nova_versioning import cells
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import lastgood
 from nova_versioning.db import api as db_api
+from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import history
 from nova_versioning.objects import base
@@ -118,13 +121,44 @@ def _minimum_versions(context, binaries, fresh=False):
     for binary in binaries:
         validate_binary(binary)
     timeout = _option('stale_service_timeout')
+    if cells.enabled(CONF):
+        # Every cell of [api_database], as Nova's
+        # get_minimum_version_all_cells.
+        def load(missing):
+            return cells.minimum_versions(
+                CONF, missing, counted_since=stale_cutoff(timeout))
+    else:
+        def load(missing):
+            return db_api.service_get_minimum_version(
+                context, missing, counted_since=stale_cutoff(timeout))
     # The timeout is the cache's scope: a reload that changes it forgets
     # the minimums read with the previous one.
-    return MIN_VERSION_CACHE.get_multi(
-        binaries,
-        lambda missing: db_api.service_get_minimum_version(
-            context, missing, counted_since=stale_cutoff(timeout)),
-        scope=timeout, fresh=fresh)
+    return MIN_VERSION_CACHE.get_multi(binaries, load, scope=timeout,
+                                       fresh=fresh)
+
+
+# Engine -> its schema is Nova's: asked once per engine, before the first
+# registration written through it.
+_NOVA_SCHEMA = weakref.WeakKeyDictionary()
+
+
+def refuse_nova_database(host, binary):
+    """Raise NovaDatabase when [database] is a Nova database.
+
+    A service of this project registering there would write a record Nova
+    takes for one of its own services.
+    """
+    engine = db_api.main_context_manager.writer.get_engine()
+    if engine not in _NOVA_SCHEMA:
+        _NOVA_SCHEMA[engine] = (migration.schema_state(engine).kind ==
+                                migration.NOVA)
+    if _NOVA_SCHEMA[engine]:
+        raise exception.NovaDatabase(
+            reason='Refusing to register %s on host %s: [database]/'
+                   'connection is a Nova database, whose service records '
+                   'belong to Nova\'s own services; give this service a '
+                   'database of its own (nova-versioning-manage db sync)'
+                   % (binary, host))
 
 
 def _minimum_version(context, binary, fresh=False):
@@ -253,8 +287,12 @@ class Service(base.NovaVersioningObject):
     def get_counted_older_than(cls, context, binary, version):
         """Records that count toward the minimum and are below version."""
         validate_binary(binary)
-        db_services = db_api.service_get_counted_older_than(
-            context, binary, version, counted_since=counted_since())
+        if cells.enabled(CONF):
+            db_services = cells.counted_older_than(
+                CONF, binary, version, counted_since=counted_since())
+        else:
+            db_services = db_api.service_get_counted_older_than(
+                context, binary, version, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
@@ -263,8 +301,12 @@ class Service(base.NovaVersioningObject):
     def get_all_at_minimum_version(cls, context, binary):
         """Counted records of binary at its minimum version (uncached)."""
         validate_binary(binary)
-        db_services = db_api.service_get_at_minimum_version(
-            context, binary, counted_since=counted_since())
+        if cells.enabled(CONF):
+            db_services = cells.at_minimum_version(
+                CONF, binary, counted_since=counted_since())
+        else:
+            db_services = db_api.service_get_at_minimum_version(
+                context, binary, counted_since=counted_since())
         return [cls._from_db_object(context, cls(), db_service)
                 for db_service in db_services]
 
@@ -326,6 +368,7 @@ class Service(base.NovaVersioningObject):
     def _create(self):
         updates = self.obj_get_changes()
         validate_binary(updates.get('binary'))
+        refuse_nova_database(updates.get('host'), updates.get('binary'))
         # Taken before the guard reads: a clear or forget since makes the
         # seed below a no-op.
         generation = MIN_VERSION_CACHE.generation
@@ -376,6 +419,8 @@ class Service(base.NovaVersioningObject):
             validate_binary(updates['binary'])
         if not updates:
             return
+        if 'version' in updates:
+            refuse_nova_database(self.host, self.binary)
         db_service = self._guarded_update(updates)
         if _MINIMUM_FIELDS & set(updates):
             MIN_VERSION_CACHE.forget(db_service.binary)

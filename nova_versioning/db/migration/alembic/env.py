@@ -13,6 +13,7 @@
 
 from alembic import context
 
+from nova_versioning.db import migration
 from nova_versioning.db import models
 
 target_metadata = models.BASE.metadata
@@ -22,6 +23,8 @@ def run_migrations_online():
     connection = context.config.attributes['connection']
     context.configure(connection=connection,
                       target_metadata=target_metadata,
+                      version_table=context.config.attributes.get(
+                          'version_table', migration.VERSION_TABLE),
                       render_as_batch=connection.dialect.name == 'sqlite')
     with context.begin_transaction():
         context.run_migrations()

@@ -317,7 +317,8 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
         self._assert(MANAGE, [], 'nova-versioning-manage: error: missing the '
                      'command; expected one of: db sync [--version REV] | '
                      'db version | service list [--binary nova-<name>] '
-                     '[--format table|json] | service delete HOST BINARY | '
+                     '[--cell CELL] [--format table|json] | service delete '
+                     'HOST BINARY | '
                      'service force-down HOST BINARY [--unset]')
 
     def test_manage_unknown_command(self):
@@ -339,7 +340,7 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
         self._assert(MANAGE, ['service', 'list', '--bogus'],
                      'nova-versioning-manage: error: unrecognized '
                      'arguments: --bogus; expected: service list [--binary '
-                     'nova-<name>] [--format table|json]')
+                     'nova-<name>] [--cell CELL] [--format table|json]')
 
     def test_manage_extra_argument(self):
         self._assert(MANAGE, ['db', 'version', 'extra'],

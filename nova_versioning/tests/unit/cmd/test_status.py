@@ -411,7 +411,8 @@ class StatusDBTestsMixin(FleetMixin):
 
     def test_upgrade_check_schema_missing(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_versioning.db.migration.db_version', lambda: None))
+            'nova_versioning.db.migration.schema_state',
+            lambda: migration.SchemaState(migration.EMPTY)))
         not_checked = ('Not checked: the services table does not exist '
                        'yet (see the database schema check).')
         self.assertEqual([

@@ -1,0 +1,345 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Nova's cells: the services tables of every cell, read concurrently.
+
+With ``[api_database]/connection`` set, the cells are the rows of the API
+database's ``cell_mappings`` table, cell0 (which never has services)
+excepted. Each lookup reads the mappings, then queries every cell's
+``services`` table at once, each in a thread of its own, and waits at
+most ``[cells]/timeout`` for all of them. Every connection is made with
+the same bound as its connect and statement timeouts, so a cell that does
+not answer costs at most that long, and no thread is left waiting on it
+for much longer.
+
+The minimum across cells is taken as Nova's
+``nova.objects.service.get_minimum_version_all_cells`` takes it: per
+binary, the smallest non-zero minimum of the cells that answered (0 when
+none has a counted record). A cell that does not answer follows
+``[cells]/unanswered_cell``: ``hold`` (the default) fails the lookup,
+naming the cells, so that a pin is never lifted on partial data (a running
+service keeps its last good pins); ``ignore`` leaves them out with a
+warning naming each, as Nova does.
+
+Nothing here writes: the API database and the cells are only read.
+"""
+
+from concurrent import futures
+import dataclasses
+import math
+import threading
+
+from oslo_log import log as logging
+from oslo_utils import strutils
+import sqlalchemy as sa
+import sqlalchemy.engine.url as sa_url
+
+from nova_versioning.conf import cells as cells_conf
+from nova_versioning.db import api as db_api
+from nova_versioning.db import models
+from nova_versioning import exception
+
+LOG = logging.getLogger(__name__)
+
+CELL0_UUID = '00000000-0000-0000-0000-000000000000'
+
+_MAPPINGS = sa.table('cell_mappings', sa.column('id'), sa.column('uuid'),
+                     sa.column('name'), sa.column('database_connection'))
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell(object):
+    """A cell of the deployment: its mapping's uuid and name, its URL."""
+
+    uuid: str
+    name: str
+    url: str = dataclasses.field(repr=False)
+
+    @property
+    def label(self):
+        """How the cell is named to an operator: its name, else its uuid."""
+        return self.name or self.uuid
+
+
+def enabled(conf):
+    """True when [api_database]/connection is set."""
+    return bool(conf.api_database.connection)
+
+
+def _masked(url):
+    try:
+        return sa_url.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return strutils.mask_password(url)
+
+
+def _connect_args(url, timeout):
+    """Driver arguments bounding connect and statements to ``timeout``."""
+    seconds = max(1, int(math.ceil(timeout)))
+    backend = url.get_backend_name()
+    if backend == 'mysql':
+        return {'connect_timeout': seconds, 'read_timeout': seconds,
+                'write_timeout': seconds}
+    if backend == 'postgresql':
+        return {'connect_timeout': seconds,
+                'options': '-c statement_timeout=%d'
+                           % int(timeout * 1000)}
+    if backend == 'sqlite':
+        return {'timeout': timeout}
+    return {}
+
+
+class Engines(object):
+    """One engine per database URL and timeout, made on first use."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._engines = {}
+
+    def get(self, url, timeout):
+        key = (url, timeout)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                parsed = sa_url.make_url(url)
+                engine = sa.create_engine(
+                    parsed, pool_pre_ping=True,
+                    connect_args=_connect_args(parsed, timeout))
+                self._engines[key] = engine
+            return engine
+
+    def dispose(self):
+        with self._lock:
+            engines, self._engines = self._engines, {}
+        for engine in engines.values():
+            engine.dispose()
+
+
+ENGINES = Engines()
+
+
+def _run(url, timeout, fn):
+    with ENGINES.get(url, timeout).connect() as connection:
+        return fn(connection)
+
+
+def _describe_failure(exc):
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else exc.__class__.__name__
+    return text.split(' (Background on this error')[0]
+
+
+def get_cells(conf):
+    """The cells mapped in the API database, cell0 excepted, by id.
+
+    :raises CellsUnavailable: the API database did not answer in time.
+    """
+    timeout = conf.cells.timeout
+
+    def read(connection):
+        return connection.execute(
+            sa.select(_MAPPINGS.c.uuid, _MAPPINGS.c.name,
+                      _MAPPINGS.c.database_connection).where(
+                _MAPPINGS.c.uuid != CELL0_UUID).order_by(
+                _MAPPINGS.c.id)).all()
+
+    url = conf.api_database.connection
+    pool = futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        rows = pool.submit(_run, url, timeout, read).result(timeout)
+    except futures.TimeoutError:
+        raise exception.CellsUnavailable(
+            what='the API database at [api_database]/connection %r'
+                 % _masked(url),
+            reason='no answer within %s s ([cells]/timeout)' % timeout)
+    except Exception as exc:
+        raise exception.CellsUnavailable(
+            what='the API database at [api_database]/connection %r'
+                 % _masked(url), reason=_describe_failure(exc))
+    finally:
+        pool.shutdown(wait=False)
+    return [Cell(uuid=row.uuid, name=row.name,
+                 url=row.database_connection) for row in rows]
+
+
+def scatter(conf, fn, cells=None):
+    """Run ``fn(connection)`` on every cell at once, within the timeout.
+
+    :returns: (answers, failures): {Cell: result} of the cells that
+        answered, {Cell: one-line reason} of those that did not.
+    """
+    cells = get_cells(conf) if cells is None else cells
+    timeout = conf.cells.timeout
+    answers, failures = {}, {}
+    if not cells:
+        return answers, failures
+    pool = futures.ThreadPoolExecutor(max_workers=len(cells),
+                                      thread_name_prefix='cell')
+    try:
+        pending = {pool.submit(_run, cell.url, timeout, fn): cell
+                   for cell in cells}
+        done, not_done = futures.wait(pending, timeout=timeout)
+        for future in done:
+            cell = pending[future]
+            try:
+                answers[cell] = future.result()
+            except Exception as exc:
+                failures[cell] = _describe_failure(exc)
+        for future in not_done:
+            future.cancel()
+            failures[pending[future]] = ('no answer within %s s '
+                                         '([cells]/timeout)' % timeout)
+    finally:
+        # A thread still waiting on a cell ends with its connect or
+        # statement timeout; nobody waits for it.
+        pool.shutdown(wait=False)
+    return answers, failures
+
+
+def gather(conf, fn, cells=None):
+    """:func:`scatter`, then the policy for the cells that did not answer.
+
+    :returns: {Cell: result} of the cells that answered.
+    :raises CellsUnanswered: with [cells]/unanswered_cell = hold, when a
+        cell did not answer.
+    """
+    answers, failures = scatter(conf, fn, cells=cells)
+    if failures:
+        named = '; '.join('cell %s (%s): %s' % (
+            cell.label, _masked(cell.url), reason)
+            for cell, reason in sorted(failures.items(),
+                                       key=lambda item: item[0].label))
+        if conf.cells.unanswered_cell == cells_conf.POLICY_IGNORE:
+            for cell, reason in failures.items():
+                LOG.warning('Cell %(cell)s did not answer and is left out '
+                            'of the minimum service versions '
+                            '([cells]/unanswered_cell = ignore): %(reason)s',
+                            {'cell': cell.label, 'reason': reason})
+        else:
+            raise exception.CellsUnanswered(cells=named)
+    return answers
+
+
+# -- queries ------------------------------------------------------------------
+
+
+def minimum_versions(conf, binaries, counted_since=None):
+    """{binary: minimum counted version across every cell} (0: none).
+
+    Per binary, the smallest non-zero minimum of the cells, as Nova's
+    get_minimum_version_all_cells takes it.
+    """
+    binaries = list(dict.fromkeys(binaries))
+    if not binaries:
+        return {}
+
+    def read(connection):
+        columns = [db_api._min_version_select(
+            binary, counted_since=counted_since).scalar_subquery().label(
+            'm%d' % i) for i, binary in enumerate(binaries)]
+        row = connection.execute(sa.select(*columns)).one()
+        return [int(value or 0) for value in row]
+
+    result = {binary: 0 for binary in binaries}
+    for values in gather(conf, read).values():
+        for binary, value in zip(binaries, values):
+            if value and (not result[binary] or value < result[binary]):
+                result[binary] = value
+    return result
+
+
+class CellRecord(object):
+    """A services row of a cell, with the attributes the reports read.
+
+    ``record[column]`` reads any column, as a model row does.
+    """
+
+    def __init__(self, cell, row):
+        self.cell = cell.label
+        self.cell_uuid = cell.uuid
+        self._row = dict(row)
+        self.host = row['host']
+        self.binary = row['binary']
+        self.version = int(row['version'] or 0)
+        self.forced_down = bool(row['forced_down'])
+        self.disabled = bool(row['disabled'])
+
+    def __getitem__(self, name):
+        return self._row[name]
+
+    @property
+    def last_heartbeat(self):
+        for name in ('last_seen_up', 'updated_at', 'created_at'):
+            if self._row[name] is not None:
+                return self._row[name]
+        return None
+
+    def __repr__(self):
+        return ('CellRecord(cell=%s, host=%s, binary=%s, version=%s)'
+                % (self.cell, self.host, self.binary, self.version))
+
+
+def _records(conf, clauses, cells=None):
+    """The services rows matching every clause, in every cell."""
+    table = models.Service.__table__
+
+    def read(connection):
+        stmt = sa.select(table).where(*clauses).order_by(
+            table.c.binary, table.c.host, table.c.id)
+        return [row._mapping for row in connection.execute(stmt)]
+
+    records = []
+    for cell, rows in gather(conf, read, cells=cells).items():
+        records.extend(CellRecord(cell, row) for row in rows)
+    return sorted(records, key=lambda r: (r.binary or '', r.host or '',
+                                          r.cell or ''))
+
+
+def _counted_clause(counted_since):
+    return db_api._counted(sa.select(models.Service),
+                           counted_since=counted_since).whereclause
+
+
+def get_all(conf, binary=None, cell=None):
+    """The live records of every cell (CellRecord), by binary then host.
+
+    :param cell: only the cell of that name or uuid.
+    :raises CellNotFound: no such cell.
+    """
+    clauses = [models.Service.deleted == 0]
+    if binary is not None:
+        clauses.append(models.Service.binary == binary)
+    cells = None
+    if cell is not None:
+        known = get_cells(conf)
+        cells = [c for c in known if cell in (c.name, c.uuid)]
+        if not cells:
+            raise exception.CellNotFound(
+                cell=cell, cells=', '.join(c.label for c in known) or 'none')
+    return _records(conf, clauses, cells=cells)
+
+
+def counted_older_than(conf, binary, version, counted_since=None):
+    """Counted records of ``binary`` below ``version``, in every cell."""
+    records = _records(conf, [_counted_clause(counted_since),
+                              models.Service.binary == binary,
+                              models.Service.version < version])
+    return sorted(records, key=lambda r: (r.version, r.host or ''))
+
+
+def at_minimum_version(conf, binary, counted_since=None):
+    """Counted records of ``binary`` at the minimum across every cell."""
+    minimum = minimum_versions(conf, [binary], counted_since)[binary]
+    if not minimum:
+        return []
+    return _records(conf, [_counted_clause(counted_since),
+                           models.Service.binary == binary,
+                           models.Service.version == minimum])
