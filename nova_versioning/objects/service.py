@@ -117,10 +117,8 @@ def counted_since():
     return stale_cutoff(_option('stale_service_timeout'))
 
 
-def _minimum_versions(context, binaries, fresh=False):
-    for binary in binaries:
-        validate_binary(binary)
-    timeout = _option('stale_service_timeout')
+def _loader(context, timeout):
+    """The query of minimum versions a cache miss runs."""
     if cells.enabled(CONF):
         # Every cell of [api_database], as Nova's
         # get_minimum_version_all_cells.
@@ -131,10 +129,17 @@ def _minimum_versions(context, binaries, fresh=False):
         def load(missing):
             return db_api.service_get_minimum_version(
                 context, missing, counted_since=stale_cutoff(timeout))
+    return load
+
+
+def _minimum_versions(context, binaries, fresh=False):
+    for binary in binaries:
+        validate_binary(binary)
+    timeout = _option('stale_service_timeout')
     # The timeout is the cache's scope: a reload that changes it forgets
     # the minimums read with the previous one.
-    return MIN_VERSION_CACHE.get_multi(binaries, load, scope=timeout,
-                                       fresh=fresh)
+    return MIN_VERSION_CACHE.get_multi(binaries, _loader(context, timeout),
+                                       scope=timeout, fresh=fresh)
 
 
 # Engine -> its schema is Nova's: asked once per engine, before the first
@@ -166,11 +171,8 @@ def _minimum_version(context, binary, fresh=False):
     # cache without its lock when it can be.
     validate_binary(binary)
     timeout = _option('stale_service_timeout')
-    return MIN_VERSION_CACHE.get(
-        binary,
-        lambda missing: db_api.service_get_minimum_version(
-            context, missing, counted_since=stale_cutoff(timeout)),
-        scope=timeout, fresh=fresh)
+    return MIN_VERSION_CACHE.get(binary, _loader(context, timeout),
+                                 scope=timeout, fresh=fresh)
 
 
 @base.NovaVersioningObjectRegistry.register

@@ -171,8 +171,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
                    for c in json.loads(out)['checks']}
         self.assertEqual({'Database schema': 2,
                           'Computes older than the oldest supported release':
-                          1, 'Stale service records': 1,
-                          'RPC version pins': 1}, results)
+                          1, 'Service versions known to the history': 1,
+                          'Stale service records': 1,
+                          'RPC version pins': 1,
+                          '[upgrade_levels] configuration': 0}, results)
 
     def test_db_sync_then_commands(self):
         conf = self._db_conf(self._never_synced_url())
@@ -220,8 +222,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
         self.assertEqual((0, {
             'Database schema': 0,
             'Computes older than the oldest supported release': 0,
+            'Service versions known to the history': 0,
             'Stale service records': 0,
-            'RPC version pins': 0}), self._upgrade_check())
+            'RPC version pins': 0,
+            '[upgrade_levels] configuration': 0}), self._upgrade_check())
 
     def test_upgrade_check_compute_too_old(self):
         self._create('c-newton', 'nova-compute', 'newton')
