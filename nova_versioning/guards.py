@@ -20,6 +20,7 @@ are still counted, because it would send them messages they cannot read.
 
 from oslo_log import log as logging
 
+from nova_versioning import cells
 from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
@@ -30,12 +31,14 @@ LOG = logging.getLogger(__name__)
 COMPUTE_BINARY = 'nova-compute'
 
 
-def too_old_terms(history, minimum, scope='cell'):
+def too_old_terms(history, minimum, conf=None):
     """The terms of Nova's too-old-compute sentence for ``history``.
 
     :param minimum: the minimum compute service version found.
-    :param scope: 'cell' when one database was read (Nova's word for it).
+    :param conf: the configuration read: with [api_database] set every
+        cell was read, the "system" in Nova's words, else one "cell".
     """
+    scope = 'system' if cells.enabled(conf or nv_conf.CONF) else 'cell'
     return {'product': history.rules.product,
             'oldest_release': history.oldest_supported.capitalize(),
             'scope': scope, 'minimum': minimum,
@@ -68,7 +71,8 @@ def check_oldest_supported_computes(context, service_name, conf=None):
         return []
     error = exception.TooOldComputeService(
         service=service_name, hosts=describe_hosts(history, too_old),
-        **too_old_terms(history, min(svc.version for svc in too_old)))
+        **too_old_terms(history, min(svc.version for svc in too_old),
+                        conf))
     if conf.workarounds.disable_compute_service_check_for_ffu:
         LOG.warning('%s Starting anyway because '
                     '[workarounds]/disable_compute_service_check_for_ffu '

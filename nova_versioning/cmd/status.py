@@ -343,7 +343,8 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         if not too_old:
             return Result(Code.SUCCESS)
         terms = guards.too_old_terms(history,
-                                     min(r.version for r in too_old))
+                                     min(r.version for r in too_old),
+                                     self.conf)
         return Result(
             Code.FAILURE,
             'Current %(product)s version does not support computes older '

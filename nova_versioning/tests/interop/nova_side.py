@@ -42,6 +42,13 @@ Commands:
 ``history``
     ``SERVICE_VERSION``, ``SERVICE_VERSION_HISTORY``,
     ``SERVICE_VERSION_ALIASES`` and ``OLDEST_SUPPORTED_SERVICE_VERSION``.
+
+``rules``
+    What Nova's own code decides on the deployment: the cap
+    ``ComputeAPI._determine_version_cap`` returns for ``compute = auto``
+    and the line it logs, and ``nova.utils.raise_if_old_compute()``'s
+    refusal. Prints ``{"cap": "X.Y", "logged": "...", "old_compute":
+    "..." or null}``.
 """
 
 import argparse
@@ -135,6 +142,41 @@ def minimum(args):
     return {'minimum': value, 'cap': cap, 'hosts': sorted(hosts)}
 
 
+def rules(args):
+    """What Nova's own code decides on the deployment as it is.
+
+    ``cap``: ``ComputeAPI._determine_version_cap`` (all cells, since the
+    configuration sets [api_database]) and the line it logs;
+    ``old_compute``: the message of ``nova.utils.raise_if_old_compute()``,
+    or None when it passes.
+    """
+    from unittest import mock
+
+    from nova.compute import rpcapi
+    from nova import utils
+    import oslo_messaging as messaging
+
+    _nova(args.config_file)
+    rpcapi.LAST_VERSION = None
+    target = messaging.Target(topic=rpcapi.RPC_TOPIC, version='6.0')
+    result = {}
+    with mock.patch.object(rpcapi.LOG, 'info') as info, \
+            mock.patch.object(rpcapi.LOG, 'error'):
+        try:
+            result['cap'] = rpcapi.ComputeAPI._determine_version_cap(target)
+            result['logged'] = (info.call_args[0][0] % info.call_args[0][1]
+                                if info.called else None)
+        except Exception as exc:
+            result['cap'] = None
+            result['error'] = '%s: %s' % (type(exc).__name__, exc)
+    try:
+        utils.raise_if_old_compute()
+        result['old_compute'] = None
+    except Exception as exc:
+        result['old_compute'] = str(exc)
+    return result
+
+
 def history(args):
     from nova.objects import service as service_obj
     return {'service_version': service_obj.SERVICE_VERSION,
@@ -156,7 +198,9 @@ def main(argv=None):
     mini.set_defaults(func=minimum)
     hist = sub.add_parser('history')
     hist.set_defaults(func=history)
-    for p in (create, mini, hist):
+    rule = sub.add_parser('rules')
+    rule.set_defaults(func=rules)
+    for p in (create, mini, hist, rule):
         p.add_argument('--config-file', required=True)
     args = parser.parse_args(argv)
     json.dump(args.func(args), sys.stdout, sort_keys=True)
