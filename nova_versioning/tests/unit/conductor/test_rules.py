@@ -299,5 +299,3 @@ class TestForgedWrites(ForgeryTestCase):
         exc = self.assertRaises(exception.IndirectionRefused,
                                 self.service._save)
         self.assertIn('(rule: service version range)', str(exc))
-
-
