@@ -266,14 +266,32 @@ class RPCService(service.Service):
         if not self.db_access:
             self._use_conductor(self.manager.client_apis[
                 conductor_rpcapi.ConductorAPI.API_NAME])
+        adopted = set()
         for name, decision in self.pin_store.load().items():
             api = self.manager.client_apis.get(name)
             if api is not None:
                 api.adopt(decision)
+                adopted.add(name)
         for api in self.apis:
             api.on_decision = self._record_pins
+        # The worker a threading reload starts serves at once on the last
+        # good pins, then resolves them: a database or conductor that does
+        # not answer delays the new pins, never the service.
+        serve_first = (self._reloaded and
+                       set(self.manager.client_apis) <= adopted)
+        if serve_first:
+            self._serve()
         self.resolve_pins('start', fresh=self._reloaded)
         self._load_record()
+        if not serve_first:
+            self._serve()
+        self._heartbeat = loopingcall.FixedIntervalLoopingCall(
+            self._report_state)
+        interval = self.options.get(None, 'report_interval')
+        self._heartbeat.start(interval=interval, initial_delay=interval)
+        self._start_refresher()
+
+    def _serve(self):
         target = messaging.Target(topic=self.topic, server=self.host)
         self._server = rpc.get_server(
             self._transport, target, [self.manager],
@@ -283,11 +301,6 @@ class RPCService(service.Service):
                  '%(version)s', {'binary': self.binary, 'host': self.host,
                                  'topic': self.topic,
                                  'version': self.manager.target.version})
-        self._heartbeat = loopingcall.FixedIntervalLoopingCall(
-            self._report_state)
-        interval = self.options.get(None, 'report_interval')
-        self._heartbeat.start(interval=interval, initial_delay=interval)
-        self._start_refresher()
 
     def resolve_pins(self, reason, fresh=False):
         """Resolve every pin again; keep the last good ones on failure.
