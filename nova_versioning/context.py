@@ -17,7 +17,39 @@ from oslo_db.sqlalchemy import enginefacade
 
 @enginefacade.transaction_context_provider
 class RequestContext(context.RequestContext):
-    """oslo.context RequestContext usable with the enginefacade."""
+    """oslo.context RequestContext usable with the enginefacade.
+
+    :param caller_service_version: the service version a caller of the
+        conductor declares for its own code (see
+        :mod:`nova_versioning.conductor.rules`); sent with the context
+        under ``nova_versioning_caller``, which older receivers ignore.
+    :param caller_host: the host the caller declares it runs on.
+    """
+
+    CALLER_KEY = 'nova_versioning_caller'
+
+    def __init__(self, *args, caller_service_version=None, caller_host=None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.caller_service_version = caller_service_version
+        self.caller_host = caller_host
+
+    def to_dict(self):
+        values = super().to_dict()
+        if self.caller_service_version is not None:
+            values[self.CALLER_KEY] = {
+                'service_version': self.caller_service_version,
+                'host': self.caller_host}
+        return values
+
+    @classmethod
+    def from_dict(cls, values, **kwargs):
+        caller = values.get(cls.CALLER_KEY)
+        if isinstance(caller, dict):
+            kwargs.setdefault('caller_service_version',
+                              caller.get('service_version'))
+            kwargs.setdefault('caller_host', caller.get('host'))
+        return super().from_dict(values, **kwargs)
 
 
 def get_admin_context():

@@ -264,3 +264,24 @@ class ObjectActionNotAllowed(NovaVersioningException):
     msg_fmt = ('Refusing to run %(objname)s.%(method)s through the '
                'conductor: %(reason)s. Only remotable methods of registered '
                'objects can be called remotely.')
+
+
+class BrokerUnreachable(NovaVersioningException):
+    """At startup, the message broker did not let the service in."""
+
+    msg_fmt = ('Cannot use the message broker at [DEFAULT]/transport_url '
+               '%(url)s: %(reason)s. Nothing was written; check that the '
+               'broker runs and that the user, password and virtual host '
+               'of transport_url are right.')
+
+
+class IndirectionRefused(ObjectActionNotAllowed):
+    """The indirection endpoint refuses a call no honest caller sends.
+
+    :param call: what was called (``Service._save``, ...).
+    :param rule: the name of the rule that refused it.
+    :param reason: what about the call breaks the rule.
+    """
+
+    msg_fmt = ('Refusing %(call)s through the conductor (rule: %(rule)s): '
+               '%(reason)s.')

@@ -48,6 +48,10 @@ class Manager(object):
                 self.client_apis[api_cls.API_NAME] = api_cls(transport,
                                                              conf=conf)
 
+    def rpc_serializer(self):
+        """The serializer of this endpoint's RPC server (None: default)."""
+        return None
+
     def version_caps(self):
         """{api: the version cap its client would send at now}.
 

@@ -48,6 +48,7 @@ Life of a service process:
    last good values before it forks the new worker.
 """
 
+import os
 import random
 import signal
 
@@ -67,6 +68,7 @@ from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning.objects import base as obj_base
 from nova_versioning import rpc
+from nova_versioning.rpc import broker
 from nova_versioning.rpc import client as rpc_client
 from nova_versioning.rpc import pinstore
 
@@ -111,6 +113,9 @@ class RPCService(service.Service):
         # Set in the launching process by a reload (SIGHUP): a worker
         # started after it reads the minimum versions fresh.
         self._reloaded = False
+        # Sample services check their broker before registering; a caller
+        # with a shared (in-process) transport has nothing to check.
+        self.check_broker = transport is None
 
     @property
     def history(self):
@@ -159,6 +164,10 @@ class RPCService(service.Service):
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
                  {'binary': self.binary, 'host': self.host,
                   'version': history.describe(self.service_version)})
+        # A start that cannot reach the broker ends here, before the
+        # record is written, rather than registering and never serving.
+        if self.check_broker:
+            broker.check(self.conf)
         transport = None
         if not self.db_access:
             transport = rpc.get_transport(self.conf)
@@ -257,29 +266,41 @@ class RPCService(service.Service):
         if not self.db_access:
             self._use_conductor(self.manager.client_apis[
                 conductor_rpcapi.ConductorAPI.API_NAME])
+        adopted = set()
         for name, decision in self.pin_store.load().items():
             api = self.manager.client_apis.get(name)
             if api is not None:
                 api.adopt(decision)
+                adopted.add(name)
         for api in self.apis:
             api.on_decision = self._record_pins
+        # The worker a threading reload starts serves at once on the last
+        # good pins, then resolves them: a database or conductor that does
+        # not answer delays the new pins, never the service.
+        serve_first = (self._reloaded and
+                       set(self.manager.client_apis) <= adopted)
+        if serve_first:
+            self._serve()
         self.resolve_pins('start', fresh=self._reloaded)
-        if self.record is None:
-            self.record = objects.Service.get_by_host_and_binary(
-                self._context(), self.host, self.binary)
-        target = messaging.Target(topic=self.topic, server=self.host)
-        self._server = rpc.get_server(self._transport, target,
-                                      [self.manager])
-        self._server.start()
-        LOG.info('%(binary)s on %(host)s serving %(topic)s RPC version '
-                 '%(version)s', {'binary': self.binary, 'host': self.host,
-                                 'topic': self.topic,
-                                 'version': self.manager.target.version})
+        self._load_record()
+        if not serve_first:
+            self._serve()
         self._heartbeat = loopingcall.FixedIntervalLoopingCall(
             self._report_state)
         interval = self.options.get(None, 'report_interval')
         self._heartbeat.start(interval=interval, initial_delay=interval)
         self._start_refresher()
+
+    def _serve(self):
+        target = messaging.Target(topic=self.topic, server=self.host)
+        self._server = rpc.get_server(
+            self._transport, target, [self.manager],
+            serializer=self.manager.rpc_serializer())
+        self._server.start()
+        LOG.info('%(binary)s on %(host)s serving %(topic)s RPC version '
+                 '%(version)s', {'binary': self.binary, 'host': self.host,
+                                 'topic': self.topic,
+                                 'version': self.manager.target.version})
 
     def resolve_pins(self, reason, fresh=False):
         """Resolve every pin again; keep the last good ones on failure.
@@ -369,8 +390,29 @@ class RPCService(service.Service):
             LOG.exception('Automatic pin refresh failed; keeping the '
                           'current pins')
 
+    def _load_record(self):
+        """Read this service's record, if not known yet.
+
+        A worker started while the database does not answer (a reload on
+        the threading backend) serves all the same; its heartbeat reads
+        the record once the database answers again.
+        """
+        if self.record is not None:
+            return self.record
+        try:
+            self.record = objects.Service.get_by_host_and_binary(
+                self._context(), self.host, self.binary)
+        except Exception as exc:
+            LOG.warning('Could not read the record of %(binary)s on '
+                        '%(host)s: %(error)s; still serving, the heartbeat '
+                        'tries again', {'binary': self.binary,
+                                        'host': self.host, 'error': exc})
+        return self.record
+
     def _report_state(self):
         record = self.record
+        if record is None:
+            record = self._load_record()
         if record is None:
             return
         try:
@@ -437,4 +479,101 @@ class _HeldSighup(object):
             # None: a handler not set from Python; the default then.
             signal.signal(signal.SIGHUP, self._previous if self._previous
                           is not None else signal.SIG_DFL)
+        return False
+
+
+class SighupGuard(object):
+    """Keep a storm of SIGHUPs from ending an eventlet-backend service.
+
+    oslo.service's eventlet ServiceLauncher handles SIGHUP in a greenthread
+    it spawns per signal: the handler resets every signal to its default
+    action (for SIGHUP, the end of the process) and throws an exception
+    into the main greenthread, which re-reads the configuration, calls
+    ``reset()`` and installs the handlers again. A second SIGHUP within
+    that cycle either lands on the default action, or, when it arrived
+    before the reset, runs the handler again and throws its exception into
+    the middle of the reload, outside anything that catches it. Either way
+    the process dies.
+
+    Applied to such a launcher, this guard:
+
+    * holds SIGHUP from the moment it is applied (before the launcher
+      installs its handlers) and while a reload is under way: a SIGHUP
+      then is recorded, never acted upon, and SIGHUP never reverts to its
+      default action;
+    * lets only the first SIGHUP of a cycle start a reload; those that
+      arrive during it are coalesced into one more reload, sent once the
+      launcher's handlers are back;
+    * blocks SIGHUP in the main thread while the launcher swaps its
+      handlers, so that no signal finds the default action between two of
+      its calls.
+
+    What is left: SIGHUP blocked in the main thread can still be delivered
+    to another native thread of the process during those few calls, where
+    the launcher's default action would apply; the eventlet backend runs
+    its threads as greenthreads of the main thread, so this needs a native
+    thread started by other code. A SIGHUP before :meth:`apply` keeps the
+    default action, as for any process.
+    """
+
+    def __init__(self, launcher):
+        self.launcher = launcher
+        self.handler = launcher.signal_handler
+        self.reloading = True
+        self.pending = False
+        self._reload_service = launcher._reload_service
+        self._handle_signal = launcher.handle_signal
+        self._clear = self.handler.clear
+
+    @classmethod
+    def applies_to(cls, launcher):
+        return all(hasattr(launcher, name) for name in
+                   ('signal_handler', '_reload_service', 'handle_signal'))
+
+    def apply(self):
+        """Hold SIGHUP now; take over the launcher's SIGHUP cycle."""
+        signal.signal(signal.SIGHUP, self._hold)
+        self.launcher._reload_service = self._reload
+        self.launcher.handle_signal = self._handlers_installed
+        self.handler.clear = self._cleared
+        return self
+
+    def _hold(self, signo, frame):
+        self.pending = True
+
+    def _cleared(self):
+        """The launcher's clear(): SIGHUP is held instead of defaulted."""
+        with _BlockedSighup():
+            self._clear()
+            signal.signal(signal.SIGHUP, self._hold)
+
+    def _reload(self, *args):
+        if self.reloading:
+            # A callback of a signal that came before the handlers were
+            # reset: the reload under way, or the next one, covers it.
+            self.pending = True
+            return
+        self.reloading = True
+        self._reload_service(*args)
+
+    def _handlers_installed(self):
+        with _BlockedSighup():
+            self._handle_signal()
+            self.reloading = False
+            again, self.pending = self.pending, False
+        if again:
+            LOG.info('SIGHUP received during the reload: reloading again')
+            os.kill(os.getpid(), signal.SIGHUP)
+
+
+class _BlockedSighup(object):
+    """SIGHUP blocked in this thread within the block, then delivered."""
+
+    def __enter__(self):
+        self._previous = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                                {signal.SIGHUP})
+        return self
+
+    def __exit__(self, *exc_info):
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._previous)
         return False

@@ -17,6 +17,7 @@ from oslo_service import service as os_service
 
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
+from nova_versioning.db import timeouts
 from nova_versioning import objects
 from nova_versioning import service
 
@@ -34,6 +35,9 @@ def serve(prog, argv=None, **service_kwargs):
     common.parse_args(argv, prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
+    timeouts.install(CONF)
     common.run(prog, server.prepare)
     launcher = os_service.launch(CONF, server, restart_method='mutate')
+    if service.SighupGuard.applies_to(launcher):
+        service.SighupGuard(launcher).apply()
     return launcher.wait()

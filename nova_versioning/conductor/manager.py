@@ -14,7 +14,12 @@
 Hosts without database access (the computes) call remotable methods of
 versioned objects through the conductor. The endpoint runs only remotable
 methods of registered objects; anything else is refused with
-:class:`ObjectActionNotAllowed`, returned to the caller, never run.
+:class:`ObjectActionNotAllowed`, returned to the caller, never run. Calls
+no honest caller sends (malformed arguments, service versions out of
+range, writes of a version the caller does not run, destroy) are refused
+by the rules of :mod:`nova_versioning.conductor.rules`, each with
+:class:`IndirectionRefused` naming the rule, and logged at WARNING with
+what the caller's context says about it.
 """
 
 import inspect
@@ -25,9 +30,13 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import exception as ovo_exc
 
 from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rules
+from nova_versioning.db import api as db_api
 from nova_versioning import exception
 from nova_versioning import manager
 from nova_versioning.objects import base as obj_base
+from nova_versioning.objects import service as service_obj
+from nova_versioning import rpc
 from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -46,13 +55,58 @@ def _remotable(objclass, name, classmethod_wanted):
     return callable(func) and hasattr(func, 'original_fn')
 
 
+#: Default of the endpoint's arguments: refused when not sent.
+_MISSING = object()
+
+
+def _check_sent(refuse, unknown, **arguments):
+    missing = sorted(name for name, value in arguments.items()
+                     if value is _MISSING)
+    if missing:
+        raise refuse('well-formed request',
+                     'missing argument(s): %s' % ', '.join(missing))
+    if unknown:
+        raise refuse('well-formed request',
+                     'unknown argument(s): %s' % ', '.join(
+                         sorted(str(name) for name in unknown)))
+
+
+def _caller(context):
+    """Who sent a call, as its context says (all of it is declared)."""
+    parts = []
+    for label, attr in (('host', 'caller_host'),
+                        ('service version', 'caller_service_version'),
+                        ('request', 'request_id'),
+                        ('user', 'user_id'), ('project', 'project_id')):
+        value = getattr(context, attr, None)
+        if value is not None:
+            parts.append('%s %s' % (label, value))
+    return ', '.join(parts) or 'an unidentified caller'
+
+
 class ConductorManager(manager.Manager):
     """Endpoint of the conductor RPC API (see conductor.rpcapi)."""
 
     API_NAME = 'conductor'
     CLIENT_APIS = (compute_rpcapi.ComputeAPI, scheduler_rpcapi.SchedulerAPI)
 
+    def __init__(self, host=None, service_version=None, conf=None,
+                 transport=None):
+        super().__init__(host=host, service_version=service_version,
+                         conf=conf, transport=transport)
+        self.conf = conf
+
+    def rpc_serializer(self):
+        # Arguments that cannot be read are refused here, with the rule.
+        return rpc.EndpointSerializer()
+
     # -- indirection API (3.0) ----------------------------------------------
+
+    def _refused(self, context, exc):
+        """Log a refusal at WARNING, with who asked, and return it."""
+        LOG.warning('Refused an indirection call from %(caller)s: '
+                    '%(error)s', {'caller': _caller(context), 'error': exc})
+        return exc
 
     def _object_class(self, objname, objmethod, object_versions):
         try:
@@ -73,14 +127,32 @@ class ConductorManager(manager.Manager):
         return objclass
 
     @messaging.expected_exceptions(exception.NovaVersioningException)
-    def object_class_action_versions(self, context, objname, objmethod,
-                                     object_versions, args, kwargs):
-        objclass = self._object_class(objname, objmethod,
-                                      object_versions)
-        if not _remotable(objclass, objmethod, classmethod_wanted=True):
-            raise exception.ObjectActionNotAllowed(
-                objname=objname, method=objmethod,
-                reason='not a remotable class method')
+    def object_class_action_versions(self, context, objname=_MISSING,
+                                     objmethod=_MISSING,
+                                     object_versions=_MISSING,
+                                     args=_MISSING, kwargs=_MISSING,
+                                     **unknown):
+        refuse = rules.Refusal(rules.call_name(objname, objmethod))
+        try:
+            _check_sent(refuse, unknown, objname=objname,
+                        objmethod=objmethod,
+                        object_versions=object_versions, args=args,
+                        kwargs=kwargs)
+            rules.check_names(refuse, objname=objname, objmethod=objmethod)
+            rules.check_object_versions(refuse, object_versions)
+            rules.check_args(refuse, args, kwargs)
+            objclass = self._object_class(objname, objmethod,
+                                          object_versions)
+            if not _remotable(objclass, objmethod, classmethod_wanted=True):
+                raise exception.ObjectActionNotAllowed(
+                    objname=objname, method=objmethod,
+                    reason='not a remotable class method')
+            method = inspect.getattr_static(objclass, objmethod).__func__
+            arguments = rules.bind(refuse, method, objclass, context, *args,
+                                   **kwargs)
+            rules.check_version_arguments(refuse, arguments, self.conf)
+        except exception.ObjectActionNotAllowed as exc:
+            raise self._refused(context, exc)
         result = getattr(objclass, objmethod)(context, *args, **kwargs)
         # Send back what the caller's object versions can read.
         if isinstance(result, ovo_base.VersionedObject):
@@ -90,30 +162,88 @@ class ConductorManager(manager.Manager):
         return result
 
     @messaging.expected_exceptions(exception.NovaVersioningException)
-    def object_action(self, context, objinst, objmethod, args, kwargs):
-        if not isinstance(objinst, obj_base.NovaVersioningObject):
-            raise exception.ObjectActionNotAllowed(
-                objname=type(objinst).__name__, method=objmethod,
-                reason='not a registered object')
-        if not _remotable(type(objinst), objmethod, classmethod_wanted=False):
-            raise exception.ObjectActionNotAllowed(
-                objname=objinst.obj_name(), method=objmethod,
-                reason='not a remotable method')
+    def object_action(self, context, objinst=_MISSING, objmethod=_MISSING,
+                      args=_MISSING, kwargs=_MISSING, **unknown):
+        name = (objinst.obj_name()
+                if isinstance(objinst, ovo_base.VersionedObject)
+                else type(objinst).__name__)
+        refuse = rules.Refusal(rules.call_name(name, objmethod))
+        try:
+            _check_sent(refuse, unknown, objinst=objinst,
+                        objmethod=objmethod, args=args, kwargs=kwargs)
+            rules.check_readable(refuse, objinst, what='objinst')
+            rules.check_names(refuse, objmethod=objmethod)
+            rules.check_args(refuse, args, kwargs)
+            if not isinstance(objinst, obj_base.NovaVersioningObject):
+                raise exception.ObjectActionNotAllowed(
+                    objname=name, method=objmethod,
+                    reason='not a registered object')
+            if not _remotable(type(objinst), objmethod,
+                              classmethod_wanted=False):
+                raise exception.ObjectActionNotAllowed(
+                    objname=name, method=objmethod,
+                    reason='not a remotable method')
+            rules.bind(refuse, getattr(type(objinst), objmethod), objinst,
+                       *args, **kwargs)
+            self._check_object_write(refuse, context, objinst, objmethod)
+        except exception.ObjectActionNotAllowed as exc:
+            raise self._refused(context, exc)
         before = objinst.obj_clone()
         result = getattr(objinst, objmethod)(*args, **kwargs)
         updates = {}
-        for name, field in objinst.fields.items():
-            if not objinst.obj_attr_is_set(name):
+        for field_name, field in objinst.fields.items():
+            if not objinst.obj_attr_is_set(field_name):
                 continue
-            if (not before.obj_attr_is_set(name)
-                    or getattr(before, name) != getattr(objinst, name)):
-                updates[name] = field.to_primitive(objinst, name,
-                                                   getattr(objinst, name))
+            if (not before.obj_attr_is_set(field_name)
+                    or getattr(before, field_name) !=
+                    getattr(objinst, field_name)):
+                updates[field_name] = field.to_primitive(
+                    objinst, field_name, getattr(objinst, field_name))
         updates['obj_what_changed'] = objinst.obj_what_changed()
         return updates, result
 
+    def _check_object_write(self, refuse, context, objinst, objmethod):
+        if not isinstance(objinst, service_obj.Service):
+            return
+        if objmethod == 'destroy':
+            raise refuse('no destroy',
+                         'records are deleted by an operator '
+                         '(nova-versioning-manage service delete), not '
+                         'through the conductor')
+        if objmethod not in ('_create', '_save'):
+            return
+
+        def stored():
+            row = db_api.service_get(context, objinst.id)
+            return row.host, row.binary
+
+        rules.check_write(
+            refuse, context, objinst, objmethod, self.conf,
+            stored=stored if objinst.obj_attr_is_set('id') else None)
+
     @messaging.expected_exceptions(exception.NovaVersioningException)
-    def object_backport_versions(self, context, objinst, object_versions):
+    def object_backport_versions(self, context, objinst=_MISSING,
+                                 object_versions=_MISSING, **unknown):
+        name = (objinst.obj_name()
+                if isinstance(objinst, ovo_base.VersionedObject)
+                else type(objinst).__name__)
+        refuse = rules.Refusal(rules.call_name(name,
+                                               'object_backport_versions'))
+        try:
+            _check_sent(refuse, unknown, objinst=objinst,
+                        object_versions=object_versions)
+            rules.check_readable(refuse, objinst, what='objinst')
+            rules.check_object_versions(refuse, object_versions)
+            if not isinstance(objinst, obj_base.NovaVersioningObject):
+                raise exception.ObjectActionNotAllowed(
+                    objname=name, method='object_backport_versions',
+                    reason='not a registered object')
+            if objinst.obj_name() not in object_versions:
+                raise refuse('well-formed request',
+                             'object_versions has no version for %s'
+                             % objinst.obj_name())
+        except exception.ObjectActionNotAllowed as exc:
+            raise self._refused(context, exc)
         target = object_versions[objinst.obj_name()]
         LOG.debug('Backporting %(obj)s to %(ver)s',
                   {'obj': objinst.obj_name(), 'ver': target})

@@ -20,6 +20,8 @@ an object then runs on a conductor.
 from oslo_versionedobjects import base as ovo_base
 
 from nova_versioning.conf import lastgood
+from nova_versioning import history as nv_history
+from nova_versioning import rpc
 from nova_versioning.rpc import client
 
 
@@ -66,6 +68,15 @@ class ConductorAPI(client.PinnedRPCAPI,
     def lookup_timeout(self):
         return lastgood.options(self._conf).get(
             'versioning', 'minimum_version_lookup_timeout')
+
+    def rpc_serializer(self):
+        """Every call declares this caller's code version and host.
+
+        The conductor holds a write of a record's version to it (rule
+        "declared code version" in conductor.rules).
+        """
+        return rpc.DeclaringSerializer(lambda: (
+            nv_history.this_service_version(self._conf), self._conf.host))
 
     def object_class_action_versions(self, context, objname, objmethod,
                                      object_versions, args, kwargs):

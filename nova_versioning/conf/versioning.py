@@ -78,6 +78,33 @@ versioning_opts = [
                     'interval first, so a fleet does not query at once; '
                     'lookups share the minimum version cache. 0 (the '
                     'default) resolves pins only at startup and on SIGHUP.'),
+    cfg.IntOpt('database_operation_timeout',
+               default=30,
+               min=1,
+               max=3600,
+               help='Seconds any one database operation of a service may '
+                    'take: connecting, and each read or write on the '
+                    'connection (PyMySQL connect_timeout, read_timeout and '
+                    'write_timeout; PostgreSQL connect_timeout, '
+                    'statement_timeout, TCP keepalives and '
+                    'tcp_user_timeout; the SQLite busy timeout). A '
+                    'database that accepts connections but never answers '
+                    'then fails the operation instead of hanging the '
+                    'service: at startup the service exits with one line, '
+                    'on a reload it keeps its last good pins. A value given '
+                    'in [database]/connection_parameters takes precedence. '
+                    'Read when a connection is opened.'),
+    cfg.IntOpt('broker_connect_timeout',
+               default=60,
+               min=1,
+               max=3600,
+               help='Seconds a service waits at startup for the message '
+                    'broker of [DEFAULT]/transport_url (RabbitMQ) to accept '
+                    'its connection and credentials, before it registers '
+                    'its record. A broker that is down, refuses the '
+                    'credentials or never answers ends the start with one '
+                    'line and nothing written. Once running, the service '
+                    'reconnects as oslo.messaging does.'),
     cfg.StrOpt('emulated_release',
                help='Testing aid: make this process record, and behave as, '
                     'an older release. Accepts a release name from the '

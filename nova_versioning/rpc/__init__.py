@@ -245,3 +245,54 @@ class RequestContextSerializer(messaging.Serializer):
 
     def deserialize_context(self, context):
         return nv_context.RequestContext.from_dict(context)
+
+
+class UnreadableArgument(object):
+    """An argument an endpoint's serializer could not read.
+
+    :ivar primitive: what was received.
+    :ivar error: why it could not be read (the exception).
+    """
+
+    def __init__(self, primitive, error):
+        self.primitive = primitive
+        self.error = error
+
+    def __repr__(self):
+        return 'UnreadableArgument(%s)' % (self.error,)
+
+
+class EndpointSerializer(RequestContextSerializer):
+    """The server side of an endpoint that judges its own arguments.
+
+    An argument that cannot be read (a versioned object of a malformed or
+    unknown version, ...) reaches the endpoint as an
+    :class:`UnreadableArgument` for it to refuse with a clear error,
+    instead of failing in oslo.messaging's dispatcher with a raw
+    ``ValueError`` or ``TypeError`` and a logged traceback.
+    """
+
+    def deserialize_entity(self, context, entity):
+        try:
+            return super().deserialize_entity(context, entity)
+        except Exception as exc:
+            return UnreadableArgument(entity, exc)
+
+
+class DeclaringSerializer(RequestContextSerializer):
+    """A client's serializer declaring the caller's code version and host.
+
+    :param declare: callable returning (service version, host), asked at
+        every send.
+    """
+
+    def __init__(self, declare, base=None):
+        super().__init__(base=base)
+        self._declare = declare
+
+    def serialize_context(self, context):
+        values = super().serialize_context(context)
+        version, host = self._declare()
+        values[nv_context.RequestContext.CALLER_KEY] = {
+            'service_version': version, 'host': host}
+        return values

@@ -186,7 +186,12 @@ class PinnedRPCAPI(object):
     def _build_client(self, cap):
         target = messaging.Target(topic=self.TOPIC,
                                   version=self.RPC_API_VERSION)
-        return rpc.get_client(self._transport, target, version_cap=cap)
+        return rpc.get_client(self._transport, target, version_cap=cap,
+                              serializer=self.rpc_serializer())
+
+    def rpc_serializer(self):
+        """The serializer of this API's clients (None: the default)."""
+        return None
 
     # -- resolution --------------------------------------------------------
 

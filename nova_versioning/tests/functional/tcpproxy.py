@@ -9,18 +9,26 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""A TCP proxy a test can cut, to make a real server unreachable."""
+"""A TCP proxy a test can cut or black-hole, to fail a real server."""
 
 import socket
 import threading
 
 
 class TCPProxy(object):
-    """Forward 127.0.0.1:<port> to (host, port) until cut.
+    """Forward 127.0.0.1:<port> to (host, port) until cut or black-holed.
 
     ``cut()`` closes the listening socket and every open connection, so
     clients see the server go away; ``restore()`` listens again on the same
-    port.
+    port. ``black_hole()`` keeps accepting connections and keeps every
+    connection open, but from then on nothing reaches either side: what a
+    client sends is read and dropped, and it never gets an answer, as from
+    a server that hangs or a network that silently drops packets.
+    ``forward()`` ends the black hole for new connections (the ones
+    accepted meanwhile stay silent).
+
+    :param target_port: None for a proxy that is a black hole from the
+        start and forwards nowhere.
     """
 
     def __init__(self, target_host, target_port):
@@ -29,6 +37,25 @@ class TCPProxy(object):
         self._listener = None
         self._conns = set()
         self._lock = threading.Lock()
+        self._black_hole = target_port is None
+
+    def black_hole(self):
+        self._black_hole = True
+        return self
+
+    def forward(self):
+        self._black_hole = False
+        return self
+
+    def _swallow(self, sock):
+        """Read and drop what sock sends until it is closed."""
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
+        finally:
+            self._close(sock)
 
     def start(self):
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -49,8 +76,15 @@ class TCPProxy(object):
                 client, _addr = listener.accept()
             except OSError:
                 return
+            if self._black_hole:
+                with self._lock:
+                    self._conns.add(client)
+                threading.Thread(target=self._swallow, args=(client,),
+                                 daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=10)
+                upstream.settimeout(None)
             except OSError:
                 client.close()
                 continue
@@ -66,7 +100,8 @@ class TCPProxy(object):
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                if not self._black_hole:
+                    dst.sendall(data)
         except OSError:
             pass
         finally:

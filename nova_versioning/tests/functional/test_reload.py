@@ -18,6 +18,7 @@ log.
 """
 
 import signal
+import time
 
 import sqlalchemy as sa
 
@@ -117,6 +118,42 @@ class ReloadTestsMixin(object):
                          self.caps('conductor', 'ctl1'))
 
         proxy.restore()
+        self.reload(conductor, r'compute RPC version cap changed from 6\.4 '
+                               r'to 6\.5')
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+
+    def test_database_black_holed_during_reload(self):
+        # The database accepts connections and never answers: every
+        # operation gives up after database_operation_timeout, the reload
+        # keeps the last good pins and the service answers all along.
+        url = sa.engine.make_url(self.db.url)
+        proxy = tcpproxy.TCPProxy(url.host or '127.0.0.1',
+                                  url.port or {'mysql': 3306,
+                                               'postgresql': 5432}[
+                                      self.BACKEND]).start()
+        self.addCleanup(proxy.stop)
+        proxied = url.set(host='127.0.0.1', port=proxy.port)
+        conductor, old, new = self._fleet(extra={
+            'database': {'connection': proxied.render_as_string(
+                hide_password=False)},
+            'versioning': {'database_operation_timeout': 3}})
+        self.upgrade(old, 'cpu-old')
+
+        proxy.black_hole()
+        offset = conductor.log_size()
+        self.reload(conductor, r'Pin resolution on \w+ failed; keeping the '
+                               r'last good pins \(compute=6\.4, '
+                               r'scheduler=2\.2\), still serving')
+        self.wait_serving(conductor, 'nova-conductor on ctl1', offset)
+        for _ in range(5):
+            self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
+                             self.caps('conductor', 'ctl1'))
+        log = conductor.read_log(offset)
+        self.assertNotIn('Child exited', log)
+        self.assertIsNone(conductor.proc.poll())
+
+        proxy.forward()
         self.reload(conductor, r'compute RPC version cap changed from 6\.4 '
                                r'to 6\.5')
         self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
@@ -266,3 +303,26 @@ class EventletReloadPostgreSQLTestCase(base.PostgreSQLMixin,
         # Still serving, with its kept pins.
         self.assertEqual({'compute': '6.4', 'conductor': '3.2'},
                          self.caps('compute', 'cpu-new'))
+
+    def test_sighup_storm_keeps_serving(self):
+        # 50 SIGHUPs 10 ms apart, three times: the reloads they cause are
+        # coalesced, and the process neither dies nor stops answering.
+        conductor = self.start_service('conductor', 'ctl1')
+        for storm in range(3):
+            offset = conductor.log_size()
+            for _ in range(50):
+                conductor.signal(signal.SIGHUP)
+                time.sleep(0.01)
+            conductor.wait_for_log(r'Reloading: re-resolving every RPC '
+                                   r'version pin', timeout=90, start=offset)
+            self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                             self.caps('conductor', 'ctl1'))
+            self.assertIsNone(conductor.proc.poll(),
+                              conductor.read_log(offset)[-4000:])
+        # Still reloads on a single SIGHUP after the storms.
+        self.reload(conductor, r'Reloading: re-resolving every RPC version '
+                               r'pin')
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.caps('conductor', 'ctl1'))
+        self.assertIsNone(conductor.proc.poll())
+        self.assertNotIn('Traceback', conductor.read_log())

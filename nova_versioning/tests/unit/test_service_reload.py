@@ -166,6 +166,49 @@ class TestStart(_ReloadTestCase):
         self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
                          self.stored_caps())
 
+    def test_reload_worker_serves_before_resolving(self):
+        svc = self.conductor()
+        svc.prepare()
+        # The worker a threading reload starts: the launching process
+        # re-read its files (mutate hook), and the worker lost its record.
+        svc._config_mutated(self.conf, {})
+        svc.record = None
+        self.records.records[:] = []
+        with self.db_gone(), mock.patch(
+                'nova_versioning.db.api.service_get_by_host_and_binary',
+                side_effect=db_exc.DBConnectionError('database is gone')):
+            self.start(svc)
+        messages = self.records.messages()
+        serving = [i for i, m in enumerate(messages)
+                   if m.startswith('nova-conductor on cond1 serving')]
+        failed = [i for i, m in enumerate(messages)
+                  if m.startswith('Pin resolution on start failed')]
+        self.assertEqual(1, len(serving), messages)
+        self.assertEqual(1, len(failed), messages)
+        self.assertLess(serving[0], failed[0])
+        self.assertIn('Could not read the record of nova-conductor on cond1: '
+                      'database is gone; still serving, the heartbeat tries '
+                      'again', messages)
+        self.assertIsNone(svc.record)
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        # The database is back: the heartbeat finds the record.
+        svc._report_state()
+        self.assertEqual(('cond1', 1), (svc.record.host,
+                                        svc.record.report_count))
+
+    def test_first_worker_resolves_before_serving(self):
+        svc = self.conductor()
+        svc.prepare()
+        self.records.records[:] = []
+        self.start(svc)
+        messages = self.records.messages()
+        serving = [i for i, m in enumerate(messages)
+                   if m.startswith('nova-conductor on cond1 serving')]
+        decided = [i for i, m in enumerate(messages)
+                   if m.startswith('compute RPC version cap')]
+        self.assertLess(decided[0], serving[0])
+
     def test_fails_without_a_previous_pin(self):
         svc = self.conductor()
         svc.prepare()

@@ -46,21 +46,20 @@ class CountingConductor(manager.ConductorManager):
         super().__init__(*args, **kwargs)
         self.calls = []
 
-    def object_class_action_versions(self, context, objname, objmethod,
-                                     object_versions, args, kwargs):
-        self.calls.append(('object_class_action_versions', objname,
-                           objmethod))
-        return super().object_class_action_versions(
-            context, objname, objmethod, object_versions, args, kwargs)
+    def object_class_action_versions(self, context, **kwargs):
+        self.calls.append(('object_class_action_versions',
+                           kwargs.get('objname'), kwargs.get('objmethod')))
+        return super().object_class_action_versions(context, **kwargs)
 
-    def object_action(self, context, objinst, objmethod, args, kwargs):
+    def object_action(self, context, **kwargs):
+        objinst = kwargs.get('objinst')
         name = (objinst.obj_name() if hasattr(objinst, 'obj_name')
                 else type(objinst).__name__)
-        self.calls.append(('object_action', name, objmethod))
-        return super().object_action(context, objinst, objmethod, args,
-                                     kwargs)
+        self.calls.append(('object_action', name, kwargs.get('objmethod')))
+        return super().object_action(context, **kwargs)
 
-    def object_backport_versions(self, context, objinst, object_versions):
+    def object_backport_versions(self, context, objinst=None,
+                                 object_versions=None):
         self.calls.append(('object_backport_versions', objinst.obj_name(),
                            dict(object_versions)))
         return super().object_backport_versions(context, objinst,
@@ -252,23 +251,24 @@ class TestIndirection(_ConductorTestCase):
         self.assertEqual([('c1', 'nova-compute', 'compute', 6, 1, False)],
                          rows(self.context))
 
-    def test_destroy(self):
+    def test_destroy_is_refused(self):
         self.record('c1')
         self.indirect()
         service = objects.Service.get_by_host_and_binary(
             self.context, 'c1', 'nova-compute')
-        service.destroy()
-        self.assertTrue(service.deleted)
-        self.assertEqual([('c1', 'nova-compute', 'compute', 7, 0, True)],
+        exc = self.assertRaises(exception.IndirectionRefused,
+                                service.destroy)
+        self.assertEqual(
+            'Refusing Service.destroy through the conductor (rule: no '
+            'destroy): records are deleted by an operator '
+            '(nova-versioning-manage service delete), not through the '
+            'conductor.', str(exc))
+        self.assertEqual([('c1', 'nova-compute', 'compute', 7, 0, False)],
                          rows(self.context))
-        self.assertEqual(0, objects.Service.get_minimum_version(
-            self.context, 'nova-compute'))
         self.assertEqual(
             [('object_class_action_versions', 'Service',
               'get_by_host_and_binary'),
-             ('object_action', 'Service', 'destroy'),
-             ('object_class_action_versions', 'Service',
-              'get_minimum_version')],
+             ('object_action', 'Service', 'destroy')],
             self.conductor.calls)
 
     def test_service_too_old_reaches_the_caller(self):

@@ -58,8 +58,10 @@ class Server(fixtures.Fixture):
         self.endpoint = endpoint
 
     def _setUp(self):
-        self.server = rpc.get_server(self.transport, self.target,
-                                     [self.endpoint])
+        serializer = getattr(self.endpoint, 'rpc_serializer', None)
+        self.server = rpc.get_server(
+            self.transport, self.target, [self.endpoint],
+            serializer=serializer() if serializer else None)
         self.server.start()
         self.addCleanup(self.server.wait)
         self.addCleanup(self.server.stop)
