@@ -363,7 +363,11 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             return self._not_checked()
         newer = fleet.newer_than_history()
         if not newer:
-            return Result(Code.SUCCESS)
+            # Which history answered, as the pins report says it.
+            return Result(Code.SUCCESS,
+                          'History %s: service versions up to %s.'
+                          % (fleet.history.describe_source(),
+                             fleet.history.describe(fleet.service_version)))
         return Result(
             Code.WARNING,
             'Service records newer than the newest service version the '

@@ -58,6 +58,9 @@ BIN_DIR = os.path.dirname(sys.executable)
 
 Code = upgradecheck.Code
 
+HISTORY_DETAILS = ('History default (built in): service versions up to 7 '
+                   '(queens).')
+
 
 def hb(when):
     return when.strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -334,7 +337,8 @@ class StatusDBTestsMixin(FleetMixin):
             ('Database schema', Code.SUCCESS, None),
             ('Computes older than the oldest supported release',
              Code.SUCCESS, None),
-            ('Service versions known to the history', Code.SUCCESS, None),
+            ('Service versions known to the history', Code.SUCCESS,
+             HISTORY_DETAILS),
             ('Stale service records', Code.WARNING, self.stale_details()),
             ('RPC version pins', Code.WARNING, self.PINS_DETAILS),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
@@ -377,7 +381,8 @@ class StatusDBTestsMixin(FleetMixin):
             ('Database schema', Code.SUCCESS, None),
             ('Computes older than the oldest supported release',
              Code.SUCCESS, None),
-            ('Service versions known to the history', Code.SUCCESS, None),
+            ('Service versions known to the history', Code.SUCCESS,
+             HISTORY_DETAILS),
             ('Stale service records', Code.SUCCESS, None),
             ('RPC version pins', Code.SUCCESS, None),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
@@ -704,7 +709,7 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                 {'check': 'Computes older than the oldest supported release',
                  'result': 0, 'details': None},
                 {'check': 'Service versions known to the history',
-                 'result': 0, 'details': None},
+                 'result': 0, 'details': HISTORY_DETAILS},
                 {'check': 'Stale service records', 'result': 1,
                  'details': self.stale_details()},
                 {'check': 'RPC version pins', 'result': 1,
