@@ -37,6 +37,7 @@ import dataclasses
 import math
 import threading
 
+from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import strutils
 import sqlalchemy as sa
@@ -70,8 +71,15 @@ class Cell(object):
 
 
 def enabled(conf):
-    """True when [api_database]/connection is set."""
-    return bool(conf.api_database.connection)
+    """True when [api_database]/connection is set.
+
+    A configuration without the [api_database] group (a service's own
+    ConfigOpts that never registered it) reads one database.
+    """
+    try:
+        return bool(conf.api_database.connection)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return False
 
 
 def _masked(url):

@@ -58,6 +58,9 @@ BIN_DIR = os.path.dirname(sys.executable)
 
 Code = upgradecheck.Code
 
+# [DEFAULT]/report_interval of the console scripts' configuration.
+CLI_REPORT_INTERVAL = 3600
+
 HISTORY_DETAILS = ('History default (built in): service versions up to 7 '
                    '(queens).')
 
@@ -69,12 +72,16 @@ def hb(when):
 class FleetMixin(object):
     """Builds the mixed fleet of the module doc in the test database."""
 
+    # Records look stale after six missed heartbeats: 60 s at the default
+    # [DEFAULT]/report_interval of 10 s.
+    STALE_AFTER = 60
+
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(180, gentle=True))
         self.now = test_stale_policy.now_seconds()
         self.fresh = self.now - datetime.timedelta(seconds=5)
-        self.old = self.now - datetime.timedelta(hours=2)
+        self.old = self.now - datetime.timedelta(days=2)
         self.FRESH = hb(self.fresh)
         self.OLD = hb(self.old)
         self.flags(compute='auto', conductor='3.1', group='upgrade_levels')
@@ -117,7 +124,7 @@ class FleetMixin(object):
             'undescribed_apis': [],
             'newer_than_history': [],
             'stale_service_timeout': 0,
-            'stale_after': 60,
+            'stale_after': self.STALE_AFTER,
             'what_if': {'upgraded': [], 'removed': []},
             'apis': [
                 {'api': 'compute',
@@ -179,7 +186,8 @@ class FleetMixin(object):
         }
 
     def stale_details(self):
-        return ('nova-compute records with no heartbeat for more than 60 s '
+        return ('nova-compute records with no heartbeat for more than %d s '
+                % self.STALE_AFTER +
                 'hold the compute RPC version cap of auto at 6.3 instead of '
                 '6.4: c-stale (version 5 (ocata), last heartbeat %s). If '
                 'these services are gone, run: nova-versioning-manage '
@@ -598,9 +606,13 @@ class CLIMixin(object):
 
     def _conf(self, text=None):
         if text is None:
-            text = ('[DEFAULT]\nstate_path = %s\n[database]\nconnection = '
-                    '%s\n[upgrade_levels]\ncompute = auto\nconductor = 3.1\n'
-                    % (self.tmp, self.db.url))
+            # A heartbeat interval long enough that the fleet's fresh
+            # records never look stale, however long a loaded machine
+            # takes to start the console script.
+            text = ('[DEFAULT]\nstate_path = %s\nreport_interval = %d\n'
+                    '[database]\nconnection = %s\n[upgrade_levels]\n'
+                    'compute = auto\nconductor = 3.1\n'
+                    % (self.tmp, CLI_REPORT_INTERVAL, self.db.url))
         path = os.path.join(self.tmp, 'nova_versioning.conf')
         with open(path, 'w') as f:
             f.write(text)
@@ -625,6 +637,8 @@ class CLIMixin(object):
 
 class StatusCLITestsMixin(FleetMixin, CLIMixin):
     """A few runs of the console scripts, on every backend."""
+
+    STALE_AFTER = 6 * CLI_REPORT_INTERVAL
 
     def test_pins_json(self):
         code, out, err = self._run('nova-versioning-status', '--config-file',
