@@ -68,7 +68,7 @@ def _check_sent(refuse, unknown, **arguments):
     if unknown:
         raise refuse('well-formed request',
                      'unknown argument(s): %s' % ', '.join(
-                         sorted(str(name) for name in unknown)))
+                         sorted(rules.safe(name) for name in unknown)))
 
 
 def _caller(context):
@@ -80,7 +80,7 @@ def _caller(context):
                         ('user', 'user_id'), ('project', 'project_id')):
         value = getattr(context, attr, None)
         if value is not None:
-            parts.append('%s %s' % (label, value))
+            parts.append('%s %s' % (label, rules.safe(value)))
     return ', '.join(parts) or 'an unidentified caller'
 
 

@@ -80,21 +80,25 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
+def safe(value):
+    """value for a message or a log line: never a line break of its own."""
+    if isinstance(value, str) and value.isprintable() and \
+            len(value) <= _NAME_LIMIT:
+        return value
+    return _short(value, 40)
+
+
 def call_name(objname, objmethod):
-    def name(value):
-        if isinstance(value, str) and len(value) <= _NAME_LIMIT:
-            return value
-        return _short(value, 40)
-    return '%s.%s' % (name(objname), name(objmethod))
+    return '%s.%s' % (safe(objname), safe(objmethod))
 
 
 def check_names(refuse, **names):
     for what, value in names.items():
         if not isinstance(value, str) or not value or \
-                len(value) > _NAME_LIMIT:
+                len(value) > _NAME_LIMIT or not value.isprintable():
             raise refuse('well-formed request',
-                         '%s must be a non-empty string, got %s'
-                         % (what, _short(value)))
+                         '%s must be a non-empty string of printable '
+                         'characters, got %s' % (what, _short(value)))
 
 
 def check_object_versions(refuse, object_versions):

@@ -122,16 +122,6 @@ class BrokerFaultTestsMixin(object):
         # One start, no worker respawned over and over.
         self.assertEqual(1, log.count('runs service version'))
 
-    def test_broker_black_holed_at_start(self):
-        proxy = tcpproxy.TCPProxy('127.0.0.1', None).start()
-        self.addCleanup(proxy.stop)
-        line, log = self.failed_start(extra={
-            'DEFAULT': {'transport_url':
-                        'rabbit://guest:guest@127.0.0.1:%d/' % proxy.port},
-            'versioning': {'broker_connect_timeout': 4}})
-        self.assertIn('Cannot use the message broker', line)
-        self.assertIn('gave up after 4 s', line)
-
 
 class FaultsMySQLTestCase(base.MySQLMixin, FaultTestsMixin,
                           BrokerFaultTestsMixin,

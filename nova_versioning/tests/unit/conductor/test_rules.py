@@ -22,6 +22,7 @@ import fixtures
 import oslo_messaging as messaging
 
 from nova_versioning.conductor import rules
+from nova_versioning import context
 from nova_versioning import exception
 from nova_versioning import rpc
 from nova_versioning.tests.unit.conductor import test_manager
@@ -133,6 +134,10 @@ class TestMalformedCalls(ForgeryTestCase):
                                if name != '' else 'Service.',
                                'well-formed request',
                                'objmethod must be a non-empty string')
+        exc = self.class_call(objmethod='get_minimum_version\nforged line')
+        self.assertRefused(exc, "Service.'get_minimum_version\\nforged line'",
+                           'well-formed request', 'printable characters')
+        self.assertNotIn('\nforged line', self.logs.output)
         exc = self.raw_call('object_action', objinst=self.primitive(
             self.service), objmethod=7, args=[], kwargs={})
         self.assertRefused(exc, 'Service.7', 'well-formed request',
@@ -190,6 +195,21 @@ class TestMalformedCalls(ForgeryTestCase):
         self.assertIn('not a registered object',
                       _message(exc, 'ObjectActionNotAllowed'))
         self.assertEqual(self.before, test_manager.rows(self.context))
+
+    def test_declared_caller_is_logged_without_line_breaks(self):
+        forged = context.RequestContext(
+            caller_host='cpu9\n2026-01-01 00:00:00 INFO forged',
+            caller_service_version=7)
+        exc = self.assertRaises(
+            (messaging.RemoteError, exception.NovaVersioningException),
+            self.raw.call, forged, 'object_action',
+            objinst=self.primitive(self.service), objmethod='destroy',
+            args=[], kwargs={})
+        self.assertRefused(exc, 'Service.destroy', 'no destroy',
+                           'deleted by an operator')
+        self.assertIn("from host 'cpu9\\n2026-01-01 00:00:00 INFO forged', "
+                      "service version 7", self.logs.output)
+        self.assertNotIn('\n2026-01-01', self.logs.output)
 
     def test_backport_malformed(self):
         exc = self.raw_call('object_backport_versions',
