@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from nova_versioning import cells
 from nova_versioning.cmd import manage
+from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.db import migration
 from nova_versioning.db import models
 from nova_versioning import exception
@@ -37,6 +38,7 @@ from nova_versioning import guards
 from nova_versioning import objects
 from nova_versioning import pinreport
 from nova_versioning.tests import base
+from nova_versioning.tests.unit.rpc import fakes
 
 C = 'nova-compute'
 D = 'nova-conductor'
@@ -165,6 +167,28 @@ class CellsTestsMixin(object):
         self.assertEqual({C: 5}, cells.minimum_versions(self.conf, [C]))
         self.assertIn('Cell cell3 did not answer and is left out',
                       logs.output)
+
+    def test_pinned_client_keeps_last_good_cap_on_hold(self):
+        transport = self.useFixture(fakes.FakeTransport(self.conf)).transport
+        self.flags(compute='auto', group='upgrade_levels')
+        api = compute_rpcapi.ComputeAPI(transport, conf=self.conf)
+        held = api.resolve(self.context, fresh=True)
+        self.assertEqual(5, held.minimum_version)
+        # cell2's computes are upgraded, but a new cell does not answer:
+        # it may hold older computes, so the pin is not lifted.
+        table = models.Service.__table__
+        with self._engine(self.cell_urls['cell2']).begin() as connection:
+            connection.execute(table.update().where(
+                table.c.binary == C).values(version=7))
+        self._close_a_cell()
+        exc = self.assertRaises(exception.CellsUnanswered, api.resolve,
+                                self.context, fresh=True)
+        self.assertIn('cell cell3', str(exc))
+        self.assertEqual(held, api.decision)
+        # ignore: decided without it, as Nova does.
+        self.flags(unanswered_cell='ignore', group='cells')
+        self.assertEqual(6, api.resolve(self.context,
+                                        fresh=True).minimum_version)
 
     def test_pins_report_names_cells(self):
         report = pinreport.Fleet.load(self.context, conf=self.conf).report()
