@@ -217,7 +217,7 @@ class NovaCellsTestsMixin(object):
                 return check
         raise AssertionError('no schema check in %s' % out)
 
-    def test_delete_refused_force_down_honoured_nova_tools_succeed(self):
+    def test_writes_then_nova_tools_succeed(self):
         code, out, err = self._run('manage', 'service', 'delete', 'cpu1', C)
         self.assertEqual((1, ''), (code, out))
         self.assertIn('openstack compute service delete', err)
@@ -227,6 +227,13 @@ class NovaCellsTestsMixin(object):
         code, out, err = self._run('manage', 'service', 'force-down',
                                    'cpu2', C, '--unset')
         self.assertEqual(0, code, err)
+        # The opt-in index, on cell1 ([database]); dropped at the end.
+        code, out, err = self._run('manage', 'db', 'index', 'create')
+        self.assertEqual(0, code, err)
+        self.addCleanup(self._run, 'manage', 'db', 'index', 'drop')
+        engine = sa.create_engine(self.deployment.cell_urls['cell1'])
+        self.addCleanup(engine.dispose)
+        self.assertTrue(migration.has_nova_index(engine))
         # Nova's own tools after the project's commands.
         self.deployment.nova_manage('db', 'sync')
         self.deployment.nova_manage('api_db', 'sync')
