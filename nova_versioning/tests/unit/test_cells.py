@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from nova_versioning import cells
 from nova_versioning.cmd import manage
+from nova_versioning.cmd import status
 from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.db import migration
 from nova_versioning.db import models
@@ -214,6 +215,13 @@ class CellsTestsMixin(object):
             guards.check_oldest_supported_computes, self.context,
             'nova-conductor', self.conf)
         self.assertIn('cpu-ancient', str(exc))
+
+    def test_upgrade_check_old_computes_across_cells(self):
+        self._add('cell2', 'cpu-ancient', C, 3)
+        result = status.UpgradeChecks(context=self.context,
+                                      conf=self.conf)._check_old_computes()
+        self.assertEqual(status.Code.FAILURE, result.code)
+        self.assertIn('cpu-ancient in cell cell2 (version 3', result.details)
 
     def test_service_list_by_cell(self):
         listed = manage.ServiceCommands.list_records(
