@@ -13,6 +13,7 @@
 
     nova-versioning-manage --config-file F db sync [--version REV]
     nova-versioning-manage --config-file F db version
+    nova-versioning-manage --config-file F db index create|drop
     nova-versioning-manage --config-file F service list [--binary B]
         [--cell CELL] [--format table|json]
     nova-versioning-manage --config-file F service delete HOST BINARY
@@ -58,6 +59,19 @@ class DbCommands(object):
                      migration.VERSION_TABLE))
         print('Database schema is at revision %s.'
               % migration.db_version())
+        return 0
+
+    @staticmethod
+    def index():
+        create = CONF.category.operation == 'create'
+        changed = migration.nova_index(create=create)
+        name = migration.NOVA_OPT_IN_INDEX
+        if create:
+            print('Created the index %s on Nova\'s services table.' % name
+                  if changed else 'The index %s is already there.' % name)
+        else:
+            print('Dropped the index %s from Nova\'s services table.' % name
+                  if changed else 'The index %s is not there.' % name)
         return 0
 
     @staticmethod
@@ -212,6 +226,7 @@ ACTIONS = {
 FORMS = (
     'db sync [--version REV]',
     'db version',
+    'db index create|drop',
     'service list [--binary nova-<name>] [--cell CELL] '
     '[--format table|json]',
     'service delete HOST BINARY',
@@ -229,6 +244,12 @@ def add_command_parsers(subparsers):
                       help='Target revision (default: the newest).')
     db_actions.add_parser(
         'version', help='Print the schema revision of the database.')
+    index = db_actions.add_parser(
+        'index', help='On a Nova database only: add (create) or remove '
+                      '(drop) the minimum-version index on Nova\'s services '
+                      'table. Nothing else of Nova\'s schema is written.')
+    index.add_argument('operation', choices=('create', 'drop'),
+                       metavar='create|drop')
 
     service = subparsers.add_parser('service', help=ServiceCommands.__doc__)
     service_actions = service.add_subparsers(dest='action', metavar='ACTION')

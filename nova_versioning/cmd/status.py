@@ -353,9 +353,11 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             'service level is %(oldest)d.' % terms
             + ' These are older: %s. A conductor of this release refuses '
             'to start next to them. Upgrade them, or if they are gone run: '
-            '%s service delete %s nova-compute (or service force-down).'
-            % (guards.describe_hosts(history, too_old), self._manage(),
-               too_old[0].host))
+            '%s.'
+            % (', '.join('%s (version %s)' % (_record_label(r),
+                                              history.describe(r.version))
+                         for r in too_old),
+               self._delete_hint('%s nova-compute' % too_old[0].host)))
 
     def _check_history(self):
         fleet = self.fleet()
@@ -379,11 +381,15 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                                                     r.version)
                          for r in newer)))
 
-    def _manage(self):
-        files = list(getattr(self.conf, 'config_file', None) or [])
-        if files:
-            return 'nova-versioning-manage --config-file %s' % files[-1]
-        return 'nova-versioning-manage'
+    def _delete_hint(self, target):
+        """How to remove a record that is gone, for this database."""
+        if self._revisions()[0].kind == migration.NOVA:
+            # Nova's own delete also removes compute nodes, the resource
+            # provider and the host mapping.
+            return ('openstack compute service delete <service id> (or %s '
+                    'service force-down %s)' % (MANAGE, target))
+        return '%s service delete %s (or service force-down)' % (MANAGE,
+                                                                 target)
 
     def _check_stale(self):
         fleet = self.fleet()
@@ -407,17 +413,17 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 '%s RPC version cap of auto at %s instead of %s: %s.'
                 % (binary, fleet.stale_after, api, held.cap, free.cap,
                    ', '.join('%s (version %s, last heartbeat %s)'
-                             % (r.host, fleet.history.describe(r.version),
+                             % (_record_label(r),
+                                fleet.history.describe(r.version),
                                 pinreport.format_time(r.last_heartbeat))
                              for r in stale)))
         if not problems:
             return Result(Code.SUCCESS)
         return Result(
             Code.WARNING,
-            ' '.join(problems) + ' If these services are gone, run: %s '
-            'service delete <host> <binary> (or service force-down), or '
+            ' '.join(problems) + ' If these services are gone, run: %s, or '
             'set [versioning]/stale_service_timeout on the conductors.'
-            % MANAGE)
+            % self._delete_hint('<host> <binary>'))
 
     def _check_pins(self):
         fleet = self.fleet()
@@ -493,6 +499,13 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def results(self):
         """[(check name, Result)] without printing anything."""
         return [(name, func(self)) for name, func in self._upgrade_checks]
+
+
+def _record_label(record):
+    """"host", or "host in cell C" when the records span every cell."""
+    if record.cell:
+        return '%s in cell %s' % (record.host, record.cell)
+    return record.host
 
 
 def _version(text):

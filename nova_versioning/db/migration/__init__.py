@@ -98,6 +98,13 @@ class SchemaState(object):
         return 'the schema is at revision %s' % self.revision
 
 
+# The minimum-version index (models.MIN_VERSION_INDEX's columns) that an
+# operator may add to Nova's services table, which has no index starting
+# with binary: explicit (db index create), reversible (db index drop).
+NOVA_OPT_IN_INDEX = 'nova_versioning_services_min_version_idx'
+_OPT_IN_COLUMNS = ('binary', 'deleted', 'forced_down', 'version')
+
+
 def _alembic_config(connection, version_table=VERSION_TABLE):
     config = alembic_config.Config()
     config.set_main_option('script_location', ALEMBIC_DIR)
@@ -192,6 +199,46 @@ def db_sync(version='head', engine=None):
         adopt_legacy_revision(connection)
         alembic_command.upgrade(_alembic_config(connection), version)
     return state
+
+
+def nova_index(create=True, engine=None):
+    """Add (or remove) the opt-in minimum-version index on Nova's table.
+
+    Nothing else of Nova's schema is touched; Nova's own migrations and
+    checks do not look at an index of this name.
+
+    :returns: True when the index was created (dropped), False when it
+        was already there (not there).
+    :raises ForeignSchema: the database is not Nova's (this project's own
+        schema has its index already).
+    """
+    with _get_engine(engine).begin() as connection:
+        state = _state(connection)
+        if state.kind != NOVA:
+            raise exception.ForeignSchema(
+                reason='db index only applies to a Nova database, and %s'
+                       % state.describe())
+        present = NOVA_OPT_IN_INDEX in {
+            index['name'] for index in
+            sa.inspect(connection).get_indexes('services')}
+        if present == create:
+            return False
+        table = sa.Table('services', sa.MetaData(),
+                         *[sa.Column(name) for name in _OPT_IN_COLUMNS])
+        index = sa.Index(NOVA_OPT_IN_INDEX,
+                         *[table.c[name] for name in _OPT_IN_COLUMNS])
+        if create:
+            index.create(connection)
+        else:
+            index.drop(connection)
+        return True
+
+
+def has_nova_index(engine=None):
+    """True when the opt-in index is on the services table."""
+    return NOVA_OPT_IN_INDEX in {
+        index['name'] for index in
+        sa.inspect(_get_engine(engine)).get_indexes('services')}
 
 
 def db_version(engine=None):

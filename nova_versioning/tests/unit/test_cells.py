@@ -30,6 +30,8 @@ import sqlalchemy as sa
 
 from nova_versioning import cells
 from nova_versioning.cmd import manage
+from nova_versioning.cmd import status
+from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.db import migration
 from nova_versioning.db import models
 from nova_versioning import exception
@@ -37,6 +39,7 @@ from nova_versioning import guards
 from nova_versioning import objects
 from nova_versioning import pinreport
 from nova_versioning.tests import base
+from nova_versioning.tests.unit.rpc import fakes
 
 C = 'nova-compute'
 D = 'nova-conductor'
@@ -166,6 +169,28 @@ class CellsTestsMixin(object):
         self.assertIn('Cell cell3 did not answer and is left out',
                       logs.output)
 
+    def test_pinned_client_keeps_last_good_cap_on_hold(self):
+        transport = self.useFixture(fakes.FakeTransport(self.conf)).transport
+        self.flags(compute='auto', group='upgrade_levels')
+        api = compute_rpcapi.ComputeAPI(transport, conf=self.conf)
+        held = api.resolve(self.context, fresh=True)
+        self.assertEqual(5, held.minimum_version)
+        # cell2's computes are upgraded, but a new cell does not answer:
+        # it may hold older computes, so the pin is not lifted.
+        table = models.Service.__table__
+        with self._engine(self.cell_urls['cell2']).begin() as connection:
+            connection.execute(table.update().where(
+                table.c.binary == C).values(version=7))
+        self._close_a_cell()
+        exc = self.assertRaises(exception.CellsUnanswered, api.resolve,
+                                self.context, fresh=True)
+        self.assertIn('cell cell3', str(exc))
+        self.assertEqual(held, api.decision)
+        # ignore: decided without it, as Nova does.
+        self.flags(unanswered_cell='ignore', group='cells')
+        self.assertEqual(6, api.resolve(self.context,
+                                        fresh=True).minimum_version)
+
     def test_pins_report_names_cells(self):
         report = pinreport.Fleet.load(self.context, conf=self.conf).report()
         compute = [a for a in report['apis'] if a['api'] == 'compute'][0]
@@ -190,6 +215,13 @@ class CellsTestsMixin(object):
             guards.check_oldest_supported_computes, self.context,
             'nova-conductor', self.conf)
         self.assertIn('cpu-ancient', str(exc))
+
+    def test_upgrade_check_old_computes_across_cells(self):
+        self._add('cell2', 'cpu-ancient', C, 3)
+        result = status.UpgradeChecks(context=self.context,
+                                      conf=self.conf)._check_old_computes()
+        self.assertEqual(status.Code.FAILURE, result.code)
+        self.assertIn('cpu-ancient in cell cell2 (version 3', result.details)
 
     def test_service_list_by_cell(self):
         listed = manage.ServiceCommands.list_records(

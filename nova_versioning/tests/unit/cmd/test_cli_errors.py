@@ -320,7 +320,8 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_no_command(self):
         self._assert(MANAGE, [], 'nova-versioning-manage: error: missing the '
                      'command; expected one of: db sync [--version REV] | '
-                     'db version | service list [--binary nova-<name>] '
+                     'db version | db index create|drop | service list '
+                     '[--binary nova-<name>] '
                      '[--cell CELL] [--format table|json] | service delete '
                      'HOST BINARY | '
                      'service force-down HOST BINARY [--unset]')
@@ -333,12 +334,12 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_unknown_action(self):
         self._assert(MANAGE, ['db', 'upgrade'], "nova-versioning-manage db: "
                      "error: argument ACTION: invalid choice: 'upgrade' "
-                     "(choose from 'sync', 'version')")
+                     "(choose from 'sync', 'version', 'index')")
 
     def test_manage_db_without_action(self):
         self._assert(MANAGE, ['db'], 'nova-versioning-manage db: error: '
                      'missing the action; expected one of: db sync '
-                     '[--version REV] | db version')
+                     '[--version REV] | db version | db index create|drop')
 
     def test_manage_unknown_option(self):
         self._assert(MANAGE, ['service', 'list', '--bogus'],

@@ -236,6 +236,15 @@ class MigrationTestsMixin(EmptyDatabaseMixin):
             'Database schema is at revision 0001.\n', out)
         self.assertEqual(before, self._services())
 
+    def test_opt_in_index_refused_off_nova(self):
+        migration.db_sync(engine=self.engine)
+        before = snapshot(self.engine)
+        code, out, err = self._run('db', 'index', 'create')
+        self.assertEqual((1, ''), (code, out))
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('db index only applies to a Nova database', err)
+        self.assertEqual(before, snapshot(self.engine))
+
     def test_manage_db_sync_foreign_schema_one_line(self):
         metadata = sa.MetaData()
         sa.Table('services', metadata,
@@ -300,6 +309,27 @@ class NovaWritesTestsMixin(EmptyDatabaseMixin):
         existing = objects.Service.get_by_host_and_binary(
             self.context, 'host1', 'nova-compute')
         self.assertRaises(exception.NovaDatabase, existing.save)
+        self.assertEqual(before, snapshot(self.engine))
+
+    def test_opt_in_index_created_and_dropped(self):
+        before = snapshot(self.engine)
+        code, out, err = self._run('db', 'index', 'create')
+        self.assertEqual((0, ''), (code, err))
+        self.assertEqual('Created the index %s on Nova\'s services table.\n'
+                         % migration.NOVA_OPT_IN_INDEX, out)
+        self.assertTrue(migration.has_nova_index(self.engine))
+        indexes = {i['name']: i['column_names'] for i in
+                   sa.inspect(self.engine).get_indexes('services')}
+        self.assertEqual(['binary', 'deleted', 'forced_down', 'version'],
+                         indexes[migration.NOVA_OPT_IN_INDEX])
+        # Still Nova's, still never synced by this project.
+        self.assertEqual(migration.NOVA,
+                         migration.schema_state(self.engine).kind)
+        self.assertFalse(migration.nova_index(create=True,
+                                              engine=self.engine))
+        code, out, err = self._run('db', 'index', 'drop')
+        self.assertEqual((0, ''), (code, err))
+        self.assertFalse(migration.has_nova_index(self.engine))
         self.assertEqual(before, snapshot(self.engine))
 
     def test_host_topic_conflict_one_line(self):
