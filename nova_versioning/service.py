@@ -263,7 +263,11 @@ class RPCService(service.Service):
                 api.adopt(decision)
         for api in self.apis:
             api.on_decision = self._record_pins
-        self.resolve_pins('start', fresh=self._reloaded)
+        # The first worker starts with the pins prepare() decided and
+        # logged: only a different decision is logged again. A worker
+        # started by a reload logs every pin, changed or not.
+        self.resolve_pins('start', fresh=self._reloaded,
+                          quiet=not self._reloaded)
         if self.record is None:
             self.record = objects.Service.get_by_host_and_binary(
                 self._context(), self.host, self.binary)
@@ -281,17 +285,18 @@ class RPCService(service.Service):
         self._heartbeat.start(interval=interval, initial_delay=interval)
         self._start_refresher()
 
-    def resolve_pins(self, reason, fresh=False):
+    def resolve_pins(self, reason, fresh=False, quiet=False):
         """Resolve every pin again; keep the last good ones on failure.
 
         :param fresh: read the minimum versions past any cache (a reload).
+        :param quiet: log only decisions that differ from the current ones.
 
         :returns: True when every pin was resolved.
         :raises PinResolutionFailed: only when a pin has no previous value
             to keep (nothing resolved yet, nothing on disk).
         """
         try:
-            self.apis.resolve_all(self._context(), fresh=fresh)
+            self.apis.resolve_all(self._context(), fresh=fresh, quiet=quiet)
             ok = True
         except exception.PinResolutionFailed as exc:
             if exc.unresolved:

@@ -20,12 +20,14 @@
         [--unset]
 """
 
+import difflib
 import json
 import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
@@ -86,8 +88,11 @@ class ServiceCommands(object):
         if CONF.category.binary is not None:
             service_obj.validate_binary(CONF.category.binary)
         common.check_schema()
+        context = nv_context.get_admin_context()
         records = ServiceCommands.list_records(
-            nv_context.get_admin_context(), binary=CONF.category.binary)
+            context, binary=CONF.category.binary)
+        if not records and CONF.category.binary is not None:
+            _check_known_binary(context, CONF.category.binary)
         if CONF.category.output_format == 'json':
             print(json.dumps(records, indent=2, sort_keys=True))
             return 0
@@ -109,7 +114,7 @@ class ServiceCommands(object):
         """Soft-delete the live record of (host, binary); return it."""
         service = ServiceCommands._get(context, host, binary)
         service.destroy()
-        LOG.info('Deleted the %(binary)s record of host %(host)s '
+        LOG.debug('Deleted the %(binary)s record of host %(host)s '
                  '(version %(version)s)',
                  {'binary': service.binary, 'host': service.host,
                   'version': service.version})
@@ -134,7 +139,7 @@ class ServiceCommands(object):
             # A state field: the recorded version is left alone.
             service.forced_down = down
             service.save()
-            LOG.info('Set forced_down=%(down)s on the %(binary)s record of '
+            LOG.debug('Set forced_down=%(down)s on the %(binary)s record of '
                      'host %(host)s', {'down': down, 'binary': service.binary,
                                        'host': service.host})
         return service
@@ -156,6 +161,32 @@ class ServiceCommands(object):
                   'counts toward the minimum version again.'
                   % (service.binary, service.host))
         return 0
+
+
+def known_binaries(context):
+    """The binaries of the records, and those the history describes."""
+    binaries = {record.binary
+                for record in objects.Service.get_all(context)}
+    binaries.update(pinreport.binary_of(api)
+                    for api in pinreport.Fleet.load(context).apis())
+    return sorted(binaries)
+
+
+def _check_known_binary(context, binary):
+    """Raise UnknownBinary when no record nor API knows ``binary``."""
+    known = known_binaries(context)
+    if binary in known:
+        return
+    raise UnknownBinary(binary, known)
+
+
+class UnknownBinary(exception.NovaVersioningException):
+    def __init__(self, binary, known):
+        close = difflib.get_close_matches(binary, known, n=1)
+        super().__init__(
+            'service list --binary %s: no such binary%s (known: %s)'
+            % (binary, '; did you mean %s?' % close[0] if close else '',
+               ', '.join(known) or 'none'))
 
 
 CATEGORIES = {
@@ -228,4 +259,7 @@ def main(argv=None):
     action = CONF.category.action
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))
+    if (CONF.category.name, action) != ('db', 'sync'):
+        # Only db sync may create the database.
+        common.run(PROG, cli.require_database, CONF)
     return common.run(PROG, handler)

@@ -18,6 +18,7 @@ from oslo_service import service as os_service
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import objects
+from nova_versioning import rpc
 from nova_versioning import service
 
 CONF = nv_conf.CONF
@@ -31,6 +32,7 @@ def serve(prog, argv=None, **service_kwargs):
     pin is resolved again.
     """
     argv = sys.argv if argv is None else argv
+    rpc.set_defaults()
     common.parse_args(argv, prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)

@@ -392,7 +392,8 @@ class Scenario(object):
             except nv_fleet.StartRefused as exc:
                 refusal = str(exc)
                 for word in ('cpu-forgotten', self.history.oldest_supported):
-                    if word not in refusal:
+                    # Release names are capitalised in Nova's wording.
+                    if word.lower() not in refusal.lower():
                         checks.append('refusal does not say %r: %s'
                                       % (word, refusal))
         finally:

@@ -31,8 +31,8 @@ from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
 from nova_versioning.tests import base
 
-SCRIPT = ('import sys; from nova_versioning.cmd import grenade; '
-          'sys.exit(grenade.main())')
+SCRIPT = ('import sys; from nova_versioning import cmd; '
+          'sys.exit(cmd.grenade_main())')
 
 # Run before the command: a fault injected into this one run.
 CRASH_ON_FIRST_COMPUTE_UPGRADE = """
@@ -69,7 +69,9 @@ class GrenadeEmbeddedTestCase(base.TestCase):
 
     def _run(self, *args, **kwargs):
         report = os.path.join(self.tmp, 'report.json')
-        script = textwrap.dedent(kwargs.get('fault', '')) + '\n' + SCRIPT
+        # The backend first, as the console script does, then the fault.
+        script = ('from nova_versioning import cmd; cmd.select_backend()\n'
+                  + textwrap.dedent(kwargs.get('fault', '')) + '\n' + SCRIPT)
         proc = subprocess.run(
             [sys.executable, '-c', script, '--stage-seconds', '0.5',
              '--report', report] + list(args),
