@@ -37,7 +37,7 @@ def backend_name(environ=None):
         allowed values, exit code 2.
     """
     environ = os.environ if environ is None else environ
-    name = environ.get(BACKEND_ENV, 'threading').strip().lower()
+    name = environ.get(BACKEND_ENV, '').strip().lower() or 'threading'
     if name not in BACKENDS:
         sys.stderr.write('error: %s=%r is not valid: expected threading or '
                          'eventlet\n' % (BACKEND_ENV, name))

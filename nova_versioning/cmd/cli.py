@@ -182,11 +182,9 @@ def require_database(conf):
         return
     files = getattr(conf, 'config_file', None) or []
     where = ('in %s' % files[-1] if files else
-             'in a configuration file (no configuration file was found; '
-             'for example /etc/nova_versioning/nova_versioning.conf)')
+             'in a configuration file (none was found; for example '
+             '/etc/nova_versioning/nova_versioning.conf)')
     raise DatabaseNeeded(
-        '[database]/connection is needed: %s does not exist and this '
-        'command creates nothing. Set [database]/connection %s, or run '
-        '%s db sync to create the database.'
-        % (url.render_as_string(hide_password=True), where,
-           manage_command(conf)))
+        'the file does not exist and this command creates none: '
+        '[database]/connection is needed. Set it %s, or run %s db sync to '
+        'create the database.' % (where, manage_command(conf)))

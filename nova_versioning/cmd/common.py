@@ -63,14 +63,14 @@ def masked_connection(conf=CONF):
 
 def describe_error(exc, conf=CONF):
     """One line for an operator, or None when ``exc`` is a bug."""
-    if isinstance(exc, cli.DatabaseNeeded):
-        return str(exc)
     if isinstance(exc, exception.NovaVersioningException):
         # Raised remotely, the message is followed by the remote traceback.
         return _first_line(exc)
     if isinstance(exc, cfg.ConfigSourceValueError):
         return invalid_value(conf) or _first_line(exc)
-    if isinstance(exc, db_exc.DBNonExistentDatabase):
+    if isinstance(exc, cli.DatabaseNeeded):
+        reason = str(exc)
+    elif isinstance(exc, db_exc.DBNonExistentDatabase):
         if exc.database:
             reason = ('the database %r does not exist; create it, then run '
                       '%s db sync' % (exc.database, cli.manage_command(conf)))
@@ -261,11 +261,15 @@ def run(prog, func, *args, **kwargs):
 def check_schema():
     """Raise SchemaNotSynced unless the database has every table.
 
+    First DatabaseNeeded for an SQLite file that does not exist: a
+    command that reads creates nothing (cli.require_database).
+
     Asked of the inspector before a command reads the services table: a
     query on a table that does not exist fails in each backend's own way
     (SQLite "no such table", MySQL "doesn't exist", PostgreSQL "relation
     ... does not exist"), and oslo.db logs a traceback for the last one.
     """
+    cli.require_database(CONF)
     missing = migration.missing_tables()
     if missing:
         raise exception.SchemaNotSynced(connection=masked_connection(),

@@ -56,6 +56,8 @@ class DbCommands(object):
 
     @staticmethod
     def version():
+        # Only db sync may create the database.
+        cli.require_database(CONF)
         current = migration.db_version()
         head = migration.head_version()
         print('%s (newest known: %s)' % (current or 'not synced', head))
@@ -115,9 +117,9 @@ class ServiceCommands(object):
         service = ServiceCommands._get(context, host, binary)
         service.destroy()
         LOG.debug('Deleted the %(binary)s record of host %(host)s '
-                 '(version %(version)s)',
-                 {'binary': service.binary, 'host': service.host,
-                  'version': service.version})
+                  '(version %(version)s)',
+                  {'binary': service.binary, 'host': service.host,
+                   'version': service.version})
         return service
 
     @staticmethod
@@ -139,9 +141,10 @@ class ServiceCommands(object):
             # A state field: the recorded version is left alone.
             service.forced_down = down
             service.save()
-            LOG.debug('Set forced_down=%(down)s on the %(binary)s record of '
-                     'host %(host)s', {'down': down, 'binary': service.binary,
-                                       'host': service.host})
+            LOG.debug('Set forced_down=%(down)s on the %(binary)s record '
+                      'of host %(host)s', {'down': down,
+                                           'binary': service.binary,
+                                           'host': service.host})
         return service
 
     @staticmethod
@@ -259,7 +262,4 @@ def main(argv=None):
     action = CONF.category.action
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))
-    if (CONF.category.name, action) != ('db', 'sync'):
-        # Only db sync may create the database.
-        common.run(PROG, cli.require_database, CONF)
     return common.run(PROG, handler)

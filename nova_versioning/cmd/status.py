@@ -244,7 +244,6 @@ def _api_details(api):
 
 
 def pins_command():
-    cli.require_database(CONF)
     common.check_schema()
     report = pins_report(nv_context.get_admin_context(),
                          upgraded=_flatten(CONF.command.assume_upgraded),

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ElementTree
 
 import fixtures
 
@@ -29,6 +30,7 @@ from nova_versioning.cmd import grenade
 from nova_versioning.grenade import load
 from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
+from nova_versioning.grenade import svg
 from nova_versioning.tests import base
 
 SCRIPT = ('import sys; from nova_versioning import cmd; '
@@ -49,6 +51,7 @@ fleet.InProcessFleet.start = failing_start
 # lifts the pins without saying so.
 EARLY_PIN_AND_SILENT_RELOAD = """
 from nova_versioning.grenade import scenario
+from nova_versioning.grenade import svg
 from nova_versioning.rpc import pinning
 pins = scenario.Scenario._pins
 def early_pins(self):
@@ -108,6 +111,26 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertIsNone(report['error'])
         self.assertEqual('all services at ocata, pins auto',
                          report['stages'][0]['name'])
+        # The stage table first; the services' log lines in a file.
+        self.assertIn('Stage  What', proc.stdout.splitlines()[0])
+        self.assertEqual('', proc.stderr)
+        self.assertTrue(os.path.exists(report['log_file']))
+        self.assertIn('Logs in %s' % report['log_file'], proc.stdout)
+        with open(report['log_file']) as f:
+            log = f.read()
+        # One decision line per pin as a service starts.
+        self.assertNotIn('RPC version cap set to', log)
+        # The timeline: well-formed, every stage and cap change in it.
+        root = ElementTree.parse(report['timeline']).getroot()
+        texts = ' '.join(''.join(element.itertext()) for element in
+                         root.iter('{http://www.w3.org/2000/svg}text'))
+        for stage in report['stages']:
+            self.assertIn('Stage %d' % stage['stage'], texts)
+        changes = svg.cap_changes(report)
+        self.assertEqual([(4, 'api', '6.3', '6.5'),
+                          (4, 'conductor', '6.3', '6.5')], changes)
+        for _stage, _key, old, new in changes:
+            self.assertIn('%s \u2192 %s' % (old, new), texts)
         # The pins after each compute: still back-levelled after the last.
         self.assertEqual(
             [('cpu1', '6.3', '6.3'), ('cpu2', '6.3', '6.3'),
@@ -126,7 +149,10 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertIn('host cpu-ancient is version 6 (pike), older than '
                       'the minimum version 7', ancient)
         forgotten = report['stages'][5]['refusal']
-        self.assertIn('older than version 4 (ocata)', forgotten)
+        # Nova's wording: the oldest supported release and service level.
+        self.assertIn('does not support computes older than Ocata',
+                      forgotten)
+        self.assertIn('the oldest supported service level is 4', forgotten)
         self.assertIn('cpu-forgotten (version 3 (newton))', forgotten)
         self.assertIn('Stage 5 refusal: ' + ancient, proc.stdout)
         self.assertIn('Stage 6 refusal: ' + forgotten, proc.stdout)

@@ -128,18 +128,34 @@ class TestStart(_ReloadTestCase):
         messages = self.records.messages()
         self.assertIn('compute RPC version cap changed from 6.2 to 6.4',
                       messages)
-        # Not in the file: a first decision.
-        self.assertIn('scheduler RPC version cap set to 2.2', messages)
+        # Not in the file: a first decision, logged once.
+        self.assertEqual(1, len([m for m in messages if m.startswith(
+            'Automatically selected scheduler RPC version 2.2')]), messages)
+        self.assertNotIn('scheduler RPC version cap set to 2.2', messages)
         self.assertEqual({'compute': ('6.4', '6.4'),
                           'scheduler': ('2.2', '2.2')}, self.caps(svc))
         self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
                          self.stored_caps())
 
+    def test_one_decision_line_per_pin_at_start(self):
+        self.started_conductor()
+        messages = self.records.messages()
+        for api, cap in (('compute', '6.4'), ('scheduler', '2.2')):
+            lines = [m for m in messages if '%s RPC version' % api in m]
+            self.assertEqual(1, len(lines), messages)
+            self.assertIn('Automatically selected %s RPC version %s'
+                          % (api, cap), lines[0])
+
     def test_unchanged_against_the_pin_file(self):
         self.started_conductor().stop()
         self.records.records[:] = []
-        # The respawned worker of a threading reload.
-        self.started_conductor()
+        # The respawned worker of a threading reload: the launching
+        # process's mutate hook marked the reload before forking it.
+        svc = self.conductor()
+        svc.prepare()
+        self.records.records[:] = []
+        svc._config_mutated(svc.conf, {})
+        self.start(svc)
         messages = self.records.messages()
         self.assertIn('compute RPC version cap unchanged at 6.4', messages)
         self.assertIn('scheduler RPC version cap unchanged at 2.2', messages)

@@ -106,9 +106,8 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
                     if self.BACKEND == 'sqlite' else 'Connection refused')
         if self.BACKEND == 'sqlite' and args != ['db', 'sync']:
             # A read-only command creates no file, so it does not try.
-            expected = ('[database]/connection is needed: sqlite:///%s '
-                        'does not exist' % os.path.join(
-                            self.tmp, 'no-such-dir', 'nova_versioning.sqlite'))
+            expected = ('the file does not exist and this command creates '
+                        'none: [database]/connection is needed')
         self._assert_quick_one_line(self._unreachable_url(), script, args,
                                     expected_code, expected)
 
@@ -180,8 +179,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
                    for c in json.loads(out)['checks']}
         self.assertEqual({'Database schema': 2,
                           'Computes older than the oldest supported release':
-                          1, 'Stale service records': 1,
-                          'RPC version pins': 1}, results)
+                          1, 'Service versions known to the history': 1,
+                          'Stale service records': 1,
+                          'RPC version pins': 1,
+                          '[upgrade_levels] configuration': 0}, results)
 
     def test_db_sync_then_commands(self):
         conf = self._db_conf(self._never_synced_url())
@@ -229,8 +230,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
         self.assertEqual((0, {
             'Database schema': 0,
             'Computes older than the oldest supported release': 0,
+            'Service versions known to the history': 0,
             'Stale service records': 0,
-            'RPC version pins': 0}), self._upgrade_check())
+            'RPC version pins': 0,
+            '[upgrade_levels] configuration': 0}), self._upgrade_check())
 
     def test_upgrade_check_compute_too_old(self):
         self._create('c-newton', 'nova-compute', 'newton')
