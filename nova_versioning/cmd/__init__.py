@@ -34,14 +34,15 @@ def backend_name(environ=None):
     """The backend NOVA_VERSIONING_SERVICE_BACKEND asks for.
 
     :raises SystemExit: one line naming the variable, its value and the
-        allowed values, exit code 2.
+        allowed values, exit code 1 (an operator error).
     """
     environ = os.environ if environ is None else environ
     name = environ.get(BACKEND_ENV, '').strip().lower() or 'threading'
     if name not in BACKENDS:
-        sys.stderr.write('error: %s=%r is not valid: expected threading or '
-                         'eventlet\n' % (BACKEND_ENV, name))
-        raise SystemExit(2)
+        prog = os.path.basename(sys.argv[0])
+        sys.stderr.write('%s: error: %s=%r is not valid: expected '
+                         'threading or eventlet\n' % (prog, BACKEND_ENV, name))
+        raise SystemExit(1)
     return name
 
 

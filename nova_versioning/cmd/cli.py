@@ -50,14 +50,22 @@ EXIT_CODES = (
 FORMATS = ('table', 'json')
 
 
+def _cli_opts(conf):
+    try:
+        return list(conf._all_cli_opts())
+    except AttributeError:
+        return []
+
+
+def _has_subcommands(conf):
+    return any(isinstance(opt, cfg.SubCommandOpt)
+               for opt, _group in _cli_opts(conf))
+
+
 def _global_options(conf):
     """{'--name': takes_a_value} of the options of the main parser."""
     options = {'--config-file': True, '--config-dir': True}
-    try:
-        cli_opts = list(conf._all_cli_opts())
-    except AttributeError:
-        return options
-    for opt, group in cli_opts:
+    for opt, group in _cli_opts(conf):
         if isinstance(opt, cfg.SubCommandOpt) or opt.positional:
             continue
         takes_value = not isinstance(opt, cfg.BoolOpt)
@@ -82,6 +90,8 @@ def hoist_global_options(args, conf):
 
     :param args: the command line without the program name.
     """
+    if not _has_subcommands(conf):
+        return list(args)
     options = _global_options(conf)
 
     def option_of(token):

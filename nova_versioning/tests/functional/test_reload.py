@@ -93,6 +93,14 @@ class ReloadTestsMixin(object):
                          r'6\.5')
         self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
                          self.caps('compute', 'cpu-new'))
+        if self.BACKEND_NAME == 'threading':
+            # A reload, not a stop: said by the launching process, and no
+            # worker line about a SIGTERM nobody sent.
+            for proc in (conductor, new):
+                log = proc.read_log(proc.start_offset)
+                self.assertIn('Reloading (SIGHUP): configuration files '
+                              're-read', log)
+                self.assertNotIn('Caught SIGTERM signal', log)
 
     def test_database_unreachable_during_reload(self):
         url = sa.engine.make_url(self.db.url)
@@ -224,6 +232,14 @@ class ReloadTestsMixin(object):
                          r'6\.5')
         self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
                          self.caps('compute', 'cpu-new'))
+        if self.BACKEND_NAME == 'threading':
+            # A reload, not a stop: said by the launching process, and no
+            # worker line about a SIGTERM nobody sent.
+            for proc in (conductor, new):
+                log = proc.read_log(proc.start_offset)
+                self.assertIn('Reloading (SIGHUP): configuration files '
+                              're-read', log)
+                self.assertNotIn('Caught SIGTERM signal', log)
 
     def _report_count(self, host):
         with self.db.engine.connect() as conn:

@@ -128,9 +128,9 @@ class TestStart(_ReloadTestCase):
         messages = self.records.messages()
         self.assertIn('compute RPC version cap changed from 6.2 to 6.4',
                       messages)
-        # Not in the file: a first decision, logged once.
-        self.assertEqual(1, len([m for m in messages if m.startswith(
-            'Automatically selected scheduler RPC version 2.2')]), messages)
+        # Not in the file: a first decision, logged by its decision line.
+        self.assertIn('scheduler RPC version cap 2.2 (not pinned: the '
+                      'latest version)', messages)
         self.assertNotIn('scheduler RPC version cap set to 2.2', messages)
         self.assertEqual({'compute': ('6.4', '6.4'),
                           'scheduler': ('2.2', '2.2')}, self.caps(svc))
@@ -140,11 +140,13 @@ class TestStart(_ReloadTestCase):
     def test_one_decision_line_per_pin_at_start(self):
         self.started_conductor()
         messages = self.records.messages()
-        for api, cap in (('compute', '6.4'), ('scheduler', '2.2')):
-            lines = [m for m in messages if '%s RPC version' % api in m]
-            self.assertEqual(1, len(lines), messages)
-            self.assertIn('Automatically selected %s RPC version %s'
-                          % (api, cap), lines[0])
+        for api, line in (
+                ('compute', 'Automatically selected compute RPC version 6.4 '
+                            'from minimum service version 6; held by: c2'),
+                ('scheduler', 'scheduler RPC version cap 2.2 (not pinned: '
+                              'the latest version)')):
+            self.assertEqual(
+                [line], [m for m in messages if '%s RPC version' % api in m])
 
     def test_unchanged_against_the_pin_file(self):
         self.started_conductor().stop()

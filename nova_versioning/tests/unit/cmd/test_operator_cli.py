@@ -173,7 +173,9 @@ print(backend._cached_backend_type is None, 'eventlet' in sys.modules,
       warnings.filters == before)
 nova_versioning.cmd.select_backend()
 import oslo_messaging, futurist
-print(backend.get_backend_type().value, 'eventlet' in sys.modules)
+# Imported: a module in sys.modules (None marks it absent).
+print(backend.get_backend_type().value,
+      sys.modules.get('eventlet') is not None)
 '''
 
     def test_import_has_no_side_effects(self):
@@ -229,10 +231,17 @@ class DriversTestCase(base.TestCase):
 
 class HoistTestCase(base.TestCase):
 
+    def test_no_subcommand_nothing_moves(self):
+        conf = cfg.ConfigOpts()
+        conf.register_cli_opt(cfg.StrOpt('mode'))
+        args = ['--mode', 'embedded', '--config-file', 'x']
+        self.assertEqual(args, cli.hoist_global_options(args, conf))
+
     def test_hoist(self):
         conf = cfg.ConfigOpts()
         conf.register_cli_opt(cfg.BoolOpt('debug', short='d'))
         conf.register_cli_opt(cfg.StrOpt('log-file'))
+        conf.register_cli_opt(cfg.SubCommandOpt('command'))
         self.assertEqual(
             ['--config-file', 'a', '-d', '--log-file=x', 'pins', '--format',
              'json'],
@@ -367,3 +376,72 @@ class ReloadSigtermFilterTestCase(base.TestCase):
         root.setLevel(logging.DEBUG)
         self.assertTrue(log_filter.filter(record(
             'Caught SIGTERM signal, graceful exiting of service %s')))
+
+
+class BackendVariableTestCase(CLITestCase):
+
+    def test_bad_backend_is_one_line(self):
+        code, out, err = self.run_script(
+            STATUS, 'pins', env={'NOVA_VERSIONING_SERVICE_BACKEND': 'gevent'})
+        self.assertEqual((cli.EXIT_ERROR, ''), (code, out))
+        self.assertEqual(
+            ["nova-versioning-status: error: NOVA_VERSIONING_SERVICE_BACKEND="
+             "'gevent' is not valid: expected threading or eventlet"],
+            err.splitlines())
+
+
+class OperatorCLIDBTestsMixin(object):
+    """The convention on a synced database of each backend."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def _conf(self, url):
+        path = os.path.join(self.tmp, 'nova_versioning.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n[database]\nconnection = '
+                    '%s\n' % (self.tmp, url))
+        return path
+
+    def _run(self, script, *args):
+        proc = subprocess.run([os.path.join(BIN_DIR, script)] + list(args),
+                              capture_output=True, text=True, timeout=120,
+                              cwd=self.tmp)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    def test_url_without_driver(self):
+        url = sa_url.make_url(self.db.url)
+        # mysql://, postgresql://: the extra's driver when SQLAlchemy's
+        # default one is not installed.
+        plain = url.set(drivername=url.get_backend_name()).render_as_string(
+            hide_password=False)
+        conf = self._conf(plain)
+        code, out, err = self._run(STATUS, 'pins', '--format', 'json',
+                                   '--config-file', conf)
+        self.assertEqual((0, ''), (code, err))
+        self.assertIn('apis', json.loads(out))
+
+    def test_one_convention(self):
+        conf = self._conf(self.db.url)
+        code, out, err = self._run(STATUS, 'upgrade', 'check', '--format',
+                                   'json', '--config-file', conf)
+        self.assertEqual('', err)
+        self.assertIn(code, (0, 1))
+        self.assertEqual('nova-versioning upgrade check results',
+                         json.loads(out)['name'])
+        code, out, err = self._run(MANAGE, 'service', 'list', '--binary',
+                                   'nova-computer', '--config-file', conf)
+        self.assertEqual((cli.EXIT_ERROR, ''), (code, out))
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn('did you mean nova-compute?', err)
+        code, out, err = self._run(MANAGE, 'db', 'version', '--config-file',
+                                   conf)
+        self.assertEqual((0, ''), (code, err))
+        self.assertEqual(1, len(out.splitlines()))
+
+
+class OperatorCLISQLiteTestCase(OperatorCLIDBTestsMixin, base.DBTestCase):
+
+    def test_url_without_driver(self):
+        self.skipTest('SQLite URLs name no separate driver')
