@@ -39,7 +39,8 @@ EXIT_CODES = (
               'passed.'),
     (EXIT_ERROR, 'an operator error (a bad value in a configuration file, '
                  'a database that cannot be used, an unknown host or '
-                 'binary) or, for upgrade check and pins, a warning.'),
+                 'binary, an invalid [upgrade_levels] value), a warning '
+                 'of upgrade check, or a rolling-upgrade job that failed.'),
     (EXIT_FAILURE, 'a usage error (unknown command or argument, missing '
                    'configuration file), a failed upgrade check, or a '
                    'failed rolling-upgrade job set-up.'),
