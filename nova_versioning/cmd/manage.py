@@ -12,7 +12,7 @@
 """nova-versioning-manage: database and service record administration.
 
     nova-versioning-manage --config-file F db sync [--version REV]
-    nova-versioning-manage --config-file F db version
+    nova-versioning-manage --config-file F db version [--format table|json]
     nova-versioning-manage --config-file F service list [--binary B]
         [--format table|json]
     nova-versioning-manage --config-file F service delete HOST BINARY
@@ -60,6 +60,10 @@ class DbCommands(object):
         cli.require_database(CONF)
         current = migration.db_version()
         head = migration.head_version()
+        if CONF.category.output_format == 'json':
+            print(json.dumps({'current': current, 'newest': head},
+                             sort_keys=True))
+            return 0
         print('%s (newest known: %s)' % (current or 'not synced', head))
         return 0
 
@@ -204,7 +208,7 @@ ACTIONS = {
 # Quoted by argument errors.
 FORMS = (
     'db sync [--version REV]',
-    'db version',
+    'db version [--format table|json]',
     'service list [--binary nova-<name>] [--format table|json]',
     'service delete HOST BINARY',
     'service force-down HOST BINARY [--unset]',
@@ -219,8 +223,11 @@ def add_command_parsers(subparsers):
         'sync', help='Create or upgrade the schema on [database]/connection.')
     sync.add_argument('--version', default=None,
                       help='Target revision (default: the newest).')
-    db_actions.add_parser(
+    version = db_actions.add_parser(
         'version', help='Print the schema revision of the database.')
+    version.add_argument('--format', dest='output_format',
+                         choices=cli.FORMATS, default='table',
+                         help='Output format (default: table).')
 
     service = subparsers.add_parser('service', help=ServiceCommands.__doc__)
     service_actions = service.add_subparsers(dest='action', metavar='ACTION')

@@ -329,8 +329,9 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_no_command(self):
         self._assert(MANAGE, [], 'nova-versioning-manage: error: missing the '
                      'command; expected one of: db sync [--version REV] | '
-                     'db version | service list [--binary nova-<name>] '
-                     '[--format table|json] | service delete HOST BINARY | '
+                     'db version [--format table|json] | service list '
+                     '[--binary nova-<name>] [--format table|json] | '
+                     'service delete HOST BINARY | '
                      'service force-down HOST BINARY [--unset]')
 
     def test_manage_unknown_command(self):
@@ -346,7 +347,7 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_db_without_action(self):
         self._assert(MANAGE, ['db'], 'nova-versioning-manage db: error: '
                      'missing the action; expected one of: db sync '
-                     '[--version REV] | db version')
+                     '[--version REV] | db version [--format table|json]')
 
     def test_manage_unknown_option(self):
         self._assert(MANAGE, ['service', 'list', '--bogus'],
@@ -357,7 +358,8 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_extra_argument(self):
         self._assert(MANAGE, ['db', 'version', 'extra'],
                      'nova-versioning-manage: error: unrecognized '
-                     'arguments: extra; expected: db version')
+                     'arguments: extra; expected: db version [--format '
+                     'table|json]')
 
     def test_manage_missing_argument(self):
         self._assert(MANAGE, ['service', 'delete', 'h1'],

@@ -119,6 +119,12 @@ class CLITestCase(base.TestCase):
                                          '--config-file', self.conf)
         self.assertEqual((0, ''), (code, err))
         self.assertEqual(1, len(out.splitlines()), out)
+        code, out, err = self.run_script(MANAGE, 'db', 'version',
+                                         '--format', 'json',
+                                         '--config-file', self.conf)
+        self.assertEqual((0, ''), (code, err))
+        answer = json.loads(out)
+        self.assertEqual(answer['newest'], answer['current'])
 
     def test_unknown_binary_hint(self):
         self.sync()
