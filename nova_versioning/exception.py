@@ -149,7 +149,12 @@ class DatabaseConfigError(NovaVersioningException):
 class SchemaNotSynced(NovaVersioningException):
     msg_fmt = ('The database at [database]/connection %(connection)r has '
                'no %(tables)s table: its schema is not synced. Run: '
-               'nova-versioning-manage --config-file <file> db sync')
+               '%(manage)s db sync')
+
+    def __init__(self, message=None, **kwargs):
+        # manage: the command with this deployment's --config-file.
+        kwargs.setdefault('manage', 'nova-versioning-manage')
+        super().__init__(message, **kwargs)
 
 
 class ForeignSchema(NovaVersioningException):

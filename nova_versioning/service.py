@@ -281,7 +281,11 @@ class RPCService(service.Service):
                        set(self.manager.client_apis) <= adopted)
         if serve_first:
             self._serve()
-        self.resolve_pins('start', fresh=self._reloaded)
+        # The first worker starts with the pins prepare() decided and
+        # logged: only a different decision is logged again. A worker
+        # started by a reload logs every pin, changed or not.
+        self.resolve_pins('start', fresh=self._reloaded,
+                          quiet=not self._reloaded)
         self._load_record()
         if not serve_first:
             self._serve()
@@ -302,17 +306,18 @@ class RPCService(service.Service):
                                  'topic': self.topic,
                                  'version': self.manager.target.version})
 
-    def resolve_pins(self, reason, fresh=False):
+    def resolve_pins(self, reason, fresh=False, quiet=False):
         """Resolve every pin again; keep the last good ones on failure.
 
         :param fresh: read the minimum versions past any cache (a reload).
+        :param quiet: log only decisions that differ from the current ones.
 
         :returns: True when every pin was resolved.
         :raises PinResolutionFailed: only when a pin has no previous value
             to keep (nothing resolved yet, nothing on disk).
         """
         try:
-            self.apis.resolve_all(self._context(), fresh=fresh)
+            self.apis.resolve_all(self._context(), fresh=fresh, quiet=quiet)
             ok = True
         except exception.PinResolutionFailed as exc:
             if exc.unresolved:

@@ -15,11 +15,20 @@ project = 'nova_versioning'
 copyright = 'nova_versioning developers'
 author = 'nova_versioning developers'
 
-extensions = []
+extensions = [
+    # The configuration reference, from the oslo.config.opts entry points.
+    'oslo_config.sphinxext',
+    # The benchmark results, kept as Markdown in doc/bench/results.md.
+    'myst_parser',
+]
 
-source_suffix = '.rst'
+source_suffix = {'.rst': 'restructuredtext', '.md': 'markdown'}
 master_doc = 'index'
 exclude_patterns = ['_build']
+
+# The results' tables are GitHub-flavoured.
+myst_enable_extensions = []
+suppress_warnings = ['myst.xref_missing']
 pygments_style = 'sphinx'
 
 html_theme = 'alabaster'

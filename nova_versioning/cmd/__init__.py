@@ -9,42 +9,98 @@
 # WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 # License for the specific language governing permissions and limitations
 # under the License.
-"""Console scripts.
+"""Console scripts, and the entry points that start them.
 
-Importing this package selects oslo.service's backend before anything
-imports oslo_service.service (oslo.messaging and oslo.versionedobjects do):
-threading by default, eventlet when NOVA_VERSIONING_SERVICE_BACKEND=eventlet.
+Importing this package, or any console-script entry point, does nothing
+but define functions. oslo.service's backend has to be chosen before
+anything imports ``oslo_service.service`` (importing oslo.messaging does),
+so each entry point below first calls :func:`select_backend`, then imports
+its command module:
+
+* threading by default; ``eventlet`` is never imported then (see
+  :func:`select_backend`), so it prints no deprecation warning;
+* eventlet when ``NOVA_VERSIONING_SERVICE_BACKEND=eventlet``: the process
+  is monkey-patched first, as every eventlet-based oslo service is.
 """
 
 import os
-import warnings
-
-from oslo_service import backend as _backend
+import sys
 
 BACKEND_ENV = 'NOVA_VERSIONING_SERVICE_BACKEND'
+BACKENDS = ('threading', 'eventlet')
 
 
-def _select_backend():
-    name = os.environ.get(BACKEND_ENV, 'threading').strip().lower()
-    choices = {'threading': _backend.BackendType.THREADING,
-               'eventlet': _backend.BackendType.EVENTLET}
-    if name not in choices:
-        raise SystemExit('%s=%r is not valid: expected threading or '
-                         'eventlet' % (BACKEND_ENV, name))
+def backend_name(environ=None):
+    """The backend NOVA_VERSIONING_SERVICE_BACKEND asks for.
+
+    :raises SystemExit: one line naming the variable, its value and the
+        allowed values, exit code 1 (an operator error).
+    """
+    environ = os.environ if environ is None else environ
+    name = environ.get(BACKEND_ENV, '').strip().lower() or 'threading'
+    if name not in BACKENDS:
+        prog = os.path.basename(sys.argv[0])
+        sys.stderr.write('%s: error: %s=%r is not valid: expected '
+                         'threading or eventlet\n' % (prog, BACKEND_ENV, name))
+        raise SystemExit(1)
+    return name
+
+
+def select_backend(name=None):
+    """Choose oslo.service's backend for this process.
+
+    Call before anything imports oslo.messaging or oslo_service.service.
+    Choosing the backend already chosen is a no-op.
+
+    :param name: 'threading' or 'eventlet'; default from the environment.
+    """
+    from oslo_service import backend
+
+    name = name or backend_name()
     if name == 'eventlet':
-        # As every eventlet-based oslo service does: green threads
-        # everywhere, or real threads and the eventlet hub deadlock on
-        # shared locks (logging's among them).
+        # Green threads everywhere, or real threads and the eventlet hub
+        # deadlock on shared locks (logging's among them).
         import eventlet
         eventlet.monkey_patch()
-    if name == 'threading':
-        # futurist imports eventlet when it is installed, which warns about
-        # eventlet's deprecation although nothing here uses it.
-        warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-    try:
-        _backend.init_backend(choices[name])
-    except _backend.exceptions.BackendAlreadySelected:
-        pass
+    elif 'eventlet' not in sys.modules:
+        # Libraries under oslo.messaging (futurist, oslo.utils) import
+        # eventlet whenever it is installed, only to learn whether it is
+        # there; importing it prints its deprecation warning. On the
+        # threading backend nothing uses it: tell them it is absent.
+        sys.modules['eventlet'] = None
+    types = {'threading': backend.BackendType.THREADING,
+             'eventlet': backend.BackendType.EVENTLET}
+    backend.init_backend(types[name])
+    return name
 
 
-_select_backend()
+def _run(module, argv=None):
+    select_backend()
+    import importlib
+    return importlib.import_module('nova_versioning.cmd.' + module).main(
+        argv)
+
+
+def manage_main(argv=None):
+    """nova-versioning-manage."""
+    return _run('manage', argv)
+
+
+def status_main(argv=None):
+    """nova-versioning-status."""
+    return _run('status', argv)
+
+
+def grenade_main(argv=None):
+    """nova-versioning-grenade."""
+    return _run('grenade', argv)
+
+
+def conductor_main(argv=None):
+    """nova-versioning-conductor."""
+    return _run('conductor', argv)
+
+
+def compute_main(argv=None):
+    """nova-versioning-compute."""
+    return _run('compute', argv)

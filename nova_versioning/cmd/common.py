@@ -37,9 +37,11 @@ from oslo_utils import strutils
 import sqlalchemy.engine.url as sa_url
 import sqlalchemy.exc as sa_exc
 
+from nova_versioning.cmd import cli
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import opts as nv_opts
 from nova_versioning.conf import values
+from nova_versioning.db import drivers
 from nova_versioning.db import migration
 from nova_versioning import exception
 
@@ -66,11 +68,12 @@ def describe_error(exc, conf=CONF):
         return _first_line(exc)
     if isinstance(exc, cfg.ConfigSourceValueError):
         return invalid_value(conf) or _first_line(exc)
-    if isinstance(exc, db_exc.DBNonExistentDatabase):
+    if isinstance(exc, cli.DatabaseNeeded):
+        reason = str(exc)
+    elif isinstance(exc, db_exc.DBNonExistentDatabase):
         if exc.database:
             reason = ('the database %r does not exist; create it, then run '
-                      'nova-versioning-manage --config-file <file> db sync'
-                      % exc.database)
+                      '%s db sync' % (exc.database, cli.manage_command(conf)))
         else:
             reason = ('the database file cannot be opened (%s)'
                       % _first_line(exc))
@@ -83,6 +86,8 @@ def describe_error(exc, conf=CONF):
         reason = ('it is not a valid SQLAlchemy URL such as '
                   'mysql+pymysql://user:password@host/db (%s)'
                   % _first_line(exc))
+    elif isinstance(exc, drivers.DriverMissing):
+        reason = str(exc)
     elif isinstance(exc, ImportError) and conf.database.connection:
         reason = 'its database driver is not installed (%s)' % exc
     elif isinstance(exc, (db_exc.DBError, sa_exc.DBAPIError)):
@@ -203,7 +208,8 @@ def parse_args(argv, prog, project='nova_versioning',
     try:
         # argparse prints its usage block and error there, then exits 2.
         with contextlib.redirect_stderr(captured):
-            CONF(argv[1:], project=project, prog=prog,
+            CONF(cli.hoist_global_options(argv[1:], CONF), project=project,
+                 prog=prog,
                  default_config_files=default_config_files)
     except SystemExit as exc:
         if exc.code in (0, None):
@@ -218,7 +224,8 @@ def parse_args(argv, prog, project='nova_versioning',
     # Before logging.setup(), which reads options of its own.
     message = invalid_value(CONF)
     if message:
-        fail(prog, message, code=2)
+        # An operator error, not a usage error (see cli.EXIT_CODES).
+        fail(prog, message, code=cli.EXIT_ERROR)
     logging.setup(CONF, project)
 
 
@@ -235,6 +242,8 @@ def check_connection_url(conf=CONF):
     """
     url = sa_url.make_url(conf.database.connection)
     url.get_dialect()
+    drivers.use_installed_drivers()
+    drivers.check_driver(conf.database.connection)
 
 
 def run(prog, func, *args, **kwargs):
@@ -252,15 +261,20 @@ def run(prog, func, *args, **kwargs):
 def check_schema():
     """Raise SchemaNotSynced unless the database has every table.
 
+    First DatabaseNeeded for an SQLite file that does not exist: a
+    command that reads creates nothing (cli.require_database).
+
     Asked of the inspector before a command reads the services table: a
     query on a table that does not exist fails in each backend's own way
     (SQLite "no such table", MySQL "doesn't exist", PostgreSQL "relation
     ... does not exist"), and oslo.db logs a traceback for the last one.
     """
+    cli.require_database(CONF)
     missing = migration.missing_tables()
     if missing:
         raise exception.SchemaNotSynced(connection=masked_connection(),
-                                        tables=', '.join(missing))
+                                        tables=', '.join(missing),
+                                        manage=cli.manage_command(CONF))
 
 
 def schema_error(exc):

@@ -18,11 +18,14 @@ API.
 
 import sys
 
-from nova_versioning.cmd import service as cmd_service
-from nova_versioning.compute import manager
+from nova_versioning import cmd
 
 
 def main(argv=None):
+    """Serve; the oslo.service backend must be chosen already."""
+    from nova_versioning.cmd import service as cmd_service
+    from nova_versioning.compute import manager
+
     return cmd_service.serve(
         'nova-versioning-compute', argv,
         binary='nova-compute', topic='compute',
@@ -31,4 +34,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cmd.compute_main())

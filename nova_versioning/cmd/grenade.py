@@ -45,6 +45,7 @@ from nova_versioning.db import migration
 from nova_versioning.grenade import fleet as nv_fleet
 from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
+from nova_versioning.grenade import svg
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning import rpc
@@ -197,20 +198,52 @@ def run():
     report['mode'] = CONF.mode
     report['break'] = CONF['break']
     report['workdir'] = _dispose_workdir(workdir, report['ok'])
+    report['log_file'] = _log_file()
+    report['timeline'] = svg.path_for(CONF.report)
     with open(CONF.report, 'w') as f:
         json.dump(report, f, indent=2, sort_keys=True)
+    svg.write(report, report['timeline'])
     print(scenario.format_table(report))
-    print('Report written to %s' % CONF.report)
+    print('Report written to %s, timeline to %s'
+          % (CONF.report, report['timeline']))
+    if report['log_file']:
+        print('Logs in %s' % report['log_file'])
     if report['workdir']:
         print('Service logs and configuration kept in %s'
               % report['workdir'])
     return 0 if report['ok'] else code
 
 
+def _log_file():
+    """Where this run logs, or None when it logs to a terminal."""
+    if CONF.log_config_append:
+        return None
+    if CONF.log_file:
+        return os.path.join(CONF.log_dir or '', CONF.log_file)
+    return None
+
+
+def _log_to_file():
+    """Log to a file next to the report unless logging is configured.
+
+    The services of an embedded run log in this process: on a terminal
+    their lines would bury the stage table.
+    """
+    if CONF.log_config_append or CONF.log_file or CONF.log_dir:
+        return
+    CONF.set_default('log_file', os.path.abspath(
+        os.path.splitext(CONF.report)[0] + '.log'))
+    CONF.set_default('use_stderr', False)
+    logging.setup(CONF, 'nova_versioning')
+
+
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     CONF.register_cli_opts(cli_opts)
+    # The exchange of the services it starts.
+    rpc.set_defaults()
     common.parse_args(argv, PROG)
+    _log_to_file()
     return common.run(PROG, run)
 
 

@@ -12,7 +12,7 @@
 """nova-versioning-manage: database and service record administration.
 
     nova-versioning-manage --config-file F db sync [--version REV]
-    nova-versioning-manage --config-file F db version
+    nova-versioning-manage --config-file F db version [--format table|json]
     nova-versioning-manage --config-file F db index create|drop
     nova-versioning-manage --config-file F service list [--binary B]
         [--cell CELL] [--format table|json]
@@ -21,6 +21,7 @@
         [--unset]
 """
 
+import difflib
 import json
 import sys
 
@@ -28,6 +29,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_versioning import cells
+from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
@@ -76,8 +78,14 @@ class DbCommands(object):
 
     @staticmethod
     def version():
+        # Only db sync may create the database.
+        cli.require_database(CONF)
         state = migration.schema_state()
         head = migration.head_version()
+        if CONF.category.output_format == 'json':
+            print(json.dumps({'current': state.revision, 'newest': head},
+                             sort_keys=True))
+            return 0
         if state.kind in (migration.NOVA, migration.FOREIGN):
             print('%s (newest known: %s): %s.' % (
                 state.revision or 'none', head, state.describe()))
@@ -125,9 +133,12 @@ class ServiceCommands(object):
         if CONF.category.binary is not None:
             service_obj.validate_binary(CONF.category.binary)
         common.check_schema()
+        context = nv_context.get_admin_context()
         records = ServiceCommands.list_records(
-            nv_context.get_admin_context(), binary=CONF.category.binary,
+            context, binary=CONF.category.binary,
             cell=CONF.category.cell)
+        if not records and CONF.category.binary is not None:
+            _check_known_binary(context, CONF.category.binary)
         if CONF.category.output_format == 'json':
             print(json.dumps(records, indent=2, sort_keys=True))
             return 0
@@ -152,10 +163,10 @@ class ServiceCommands(object):
         """Soft-delete the live record of (host, binary); return it."""
         service = ServiceCommands._get(context, host, binary)
         service.destroy()
-        LOG.info('Deleted the %(binary)s record of host %(host)s '
-                 '(version %(version)s)',
-                 {'binary': service.binary, 'host': service.host,
-                  'version': service.version})
+        LOG.debug('Deleted the %(binary)s record of host %(host)s '
+                  '(version %(version)s)',
+                  {'binary': service.binary, 'host': service.host,
+                   'version': service.version})
         return service
 
     @staticmethod
@@ -189,9 +200,10 @@ class ServiceCommands(object):
             # A state field: the recorded version is left alone.
             service.forced_down = down
             service.save()
-            LOG.info('Set forced_down=%(down)s on the %(binary)s record of '
-                     'host %(host)s', {'down': down, 'binary': service.binary,
-                                       'host': service.host})
+            LOG.debug('Set forced_down=%(down)s on the %(binary)s record '
+                      'of host %(host)s', {'down': down,
+                                           'binary': service.binary,
+                                           'host': service.host})
         return service
 
     @staticmethod
@@ -213,6 +225,32 @@ class ServiceCommands(object):
         return 0
 
 
+def known_binaries(context):
+    """The binaries of the records, and those the history describes."""
+    binaries = {record.binary
+                for record in objects.Service.get_all(context)}
+    binaries.update(pinreport.binary_of(api)
+                    for api in pinreport.Fleet.load(context).apis())
+    return sorted(binaries)
+
+
+def _check_known_binary(context, binary):
+    """Raise UnknownBinary when no record nor API knows ``binary``."""
+    known = known_binaries(context)
+    if binary in known:
+        return
+    raise UnknownBinary(binary, known)
+
+
+class UnknownBinary(exception.NovaVersioningException):
+    def __init__(self, binary, known):
+        close = difflib.get_close_matches(binary, known, n=1)
+        super().__init__(
+            'service list --binary %s: no such binary%s (known: %s)'
+            % (binary, '; did you mean %s?' % close[0] if close else '',
+               ', '.join(known) or 'none'))
+
+
 CATEGORIES = {
     'db': DbCommands,
     'service': ServiceCommands,
@@ -225,7 +263,7 @@ ACTIONS = {
 # Quoted by argument errors.
 FORMS = (
     'db sync [--version REV]',
-    'db version',
+    'db version [--format table|json]',
     'db index create|drop',
     'service list [--binary nova-<name>] [--cell CELL] '
     '[--format table|json]',
@@ -242,7 +280,7 @@ def add_command_parsers(subparsers):
         'sync', help='Create or upgrade the schema on [database]/connection.')
     sync.add_argument('--version', default=None,
                       help='Target revision (default: the newest).')
-    db_actions.add_parser(
+    version = db_actions.add_parser(
         'version', help='Print the schema revision of the database.')
     index = db_actions.add_parser(
         'index', help='On a Nova database only: add (create) or remove '
@@ -250,6 +288,9 @@ def add_command_parsers(subparsers):
                       'table. Nothing else of Nova\'s schema is written.')
     index.add_argument('operation', choices=('create', 'drop'),
                        metavar='create|drop')
+    version.add_argument('--format', dest='output_format',
+                         choices=cli.FORMATS, default='table',
+                         help='Output format (default: table).')
 
     service = subparsers.add_parser('service', help=ServiceCommands.__doc__)
     service_actions = service.add_subparsers(dest='action', metavar='ACTION')

@@ -11,17 +11,54 @@
 # under the License.
 """Shared main() of the sample services."""
 
+import logging as std_logging
 import sys
 
+from oslo_log import log as logging
+from oslo_service import backend as os_backend
 from oslo_service import service as os_service
 
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import timeouts
 from nova_versioning import objects
+from nova_versioning import rpc
 from nova_versioning import service
 
 CONF = nv_conf.CONF
+LOG = logging.getLogger(__name__)
+
+# cotyledon's worker, on the SIGTERM that stops it.
+WORKER_SIGTERM = 'Caught SIGTERM signal, graceful exiting of service'
+
+
+class ReloadSigtermFilter(std_logging.Filter):
+    """Log cotyledon's "Caught SIGTERM signal" of a worker at DEBUG.
+
+    On the threading backend a SIGHUP reload restarts the worker: the
+    launching process re-reads the configuration and signals its process
+    group with SIGHUP, and cotyledon's default ``Service.reload()`` (which
+    oslo.service's ServiceWrapper keeps) has the worker send itself
+    SIGTERM; the launching process then starts a new worker. The worker's
+    INFO line "Caught SIGTERM signal, graceful exiting of service" reads as
+    a stop although nobody sent SIGTERM. The launching process says what
+    happens in both cases: "Reloading (SIGHUP): ..." for a reload, and
+    cotyledon's own "Caught SIGTERM signal, graceful exiting of master
+    process" for a stop; the worker's line is kept at DEBUG.
+    """
+
+    def filter(self, record):
+        if (record.levelno == std_logging.INFO and
+                str(record.msg).startswith(WORKER_SIGTERM)):
+            record.levelno = std_logging.DEBUG
+            record.levelname = 'DEBUG'
+            return std_logging.getLogger().isEnabledFor(std_logging.DEBUG)
+        return True
+
+
+def _announce_reload(conf, changed):
+    LOG.info('Reloading (SIGHUP): configuration files re-read; the worker '
+             'restarts and resolves every RPC version pin again')
 
 
 def serve(prog, argv=None, **service_kwargs):
@@ -32,11 +69,16 @@ def serve(prog, argv=None, **service_kwargs):
     pin is resolved again.
     """
     argv = sys.argv if argv is None else argv
+    rpc.set_defaults()
     common.parse_args(argv, prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
     timeouts.install(CONF)
     common.run(prog, server.prepare)
+    if os_backend.get_backend_type() == os_backend.BackendType.THREADING:
+        std_logging.getLogger('cotyledon._service_worker').addFilter(
+            ReloadSigtermFilter())
+        CONF.register_mutate_hook(_announce_reload)
     launcher = os_service.launch(CONF, server, restart_method='mutate')
     if service.SighupGuard.applies_to(launcher):
         service.SighupGuard(launcher).apply()

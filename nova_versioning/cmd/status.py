@@ -13,7 +13,8 @@
 
     nova-versioning-status [--config-file F] pins [--format table|json]
         [--assume-upgraded HOST[,HOST...]] [--assume-removed HOST[,HOST...]]
-    nova-versioning-status [--config-file F] upgrade check [--json]
+    nova-versioning-status [--config-file F] upgrade check
+        [--format table|json] [--json]
 
 Both commands only read the services table. One sub-command option,
 ``command``, holds both: ``pins`` and ``upgrade`` (with its ``check``
@@ -22,8 +23,10 @@ whole parser; :class:`UpgradeChecks` is its ``UpgradeCommands`` and its
 ``check()`` prints the results table (or JSON with ``--json``) and returns
 the worst code: 0 success, 1 warning, 2 failure.
 
-Exit codes: a wrong argument or configuration file, 2; a database that
-cannot be used (or an unknown what-if host), one line and 1 for ``pins``;
+Exit codes (one table for every script: cmd/cli.py, and the CLI
+reference): a wrong argument or a missing configuration file, 2; a bad
+value in a configuration file, 1; a database that cannot be used (or an
+unknown what-if host), one line and 1 for ``pins``;
 ``pins`` also exits 1, after its report, when a configured
 ``[upgrade_levels]`` value is invalid;
 255 for ``upgrade check`` (as oslo.upgradecheck does on errors, so that
@@ -36,10 +39,12 @@ import glob
 import json
 import os
 import sys
+import types
 
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
+from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
@@ -53,18 +58,16 @@ from nova_versioning.rpc import pinning
 CONF = nv_conf.CONF
 PROG = 'nova-versioning-status'
 
-FORMATS = ('table', 'json')
+FORMATS = cli.FORMATS
 
 # Exit code of `upgrade check` when it cannot check at all.
 CHECK_ERROR = 255
-
-MANAGE = 'nova-versioning-manage --config-file <file>'
 
 # Quoted by argument errors.
 FORMS = (
     'pins [--format table|json] [--assume-upgraded HOST[,HOST...]] '
     '[--assume-removed HOST[,HOST...]]',
-    'upgrade check [--json]',
+    'upgrade check [--format table|json] [--json]',
 )
 
 
@@ -102,8 +105,12 @@ def add_command_parsers(subparsers):
     check = actions.add_parser(
         'check', help='Check the deployment is ready for this release; '
                       'exit code 0 (success), 1 (warning) or 2 (failure).')
+    check.add_argument('--format', dest='output_format', choices=FORMATS,
+                       default='table',
+                       help='Output format (default: table).')
     check.add_argument('--json', action='store_true',
-                       help='Print the results as JSON.')
+                       help='The same as --format json (as other '
+                            'oslo.upgradecheck commands take it).')
 
 
 command_opt = cfg.SubCommandOpt(
@@ -323,14 +330,14 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         if state.kind == migration.LEGACY and state.revision == head:
             return Result(Code.WARNING,
                           'The schema is usable, but %s. Run: %s db sync'
-                          % (state.describe(), MANAGE))
+                          % (state.describe(), self._manage()))
         if state.revision == head:
             return Result(Code.SUCCESS)
         return Result(Code.FAILURE,
                       'The database schema is at revision %s; this code '
                       'needs %s. Run: %s db sync'
                       % (state.revision or 'none (never synced)', head,
-                         MANAGE))
+                         self._manage()))
 
     def _check_old_computes(self):
         fleet = self.fleet()
@@ -381,21 +388,25 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                                                     r.version)
                          for r in newer)))
 
+    def _manage(self):
+        return cli.manage_command(self.conf)
+
     def _delete_hint(self, target):
         """How to remove a record that is gone, for this database."""
         if self._revisions()[0].kind == migration.NOVA:
             # Nova's own delete also removes compute nodes, the resource
             # provider and the host mapping.
             return ('openstack compute service delete <service id> (or %s '
-                    'service force-down %s)' % (MANAGE, target))
-        return '%s service delete %s (or service force-down)' % (MANAGE,
-                                                                 target)
+                    'service force-down %s)' % (self._manage(), target))
+        return '%s service delete %s (or service force-down)' % (
+            self._manage(), target)
 
     def _check_stale(self):
         fleet = self.fleet()
         if fleet is None:
             return self._not_checked()
         problems = []
+        holders = []
         for api in fleet.apis():
             binary = pinreport.binary_of(api)
             stale = [r for r in fleet.at_minimum(binary) if r.stale]
@@ -408,6 +419,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 continue
             if held.cap == free.cap:
                 continue
+            holders.extend(stale)
             problems.append(
                 '%s records with no heartbeat for more than %d s hold the '
                 '%s RPC version cap of auto at %s instead of %s: %s.'
@@ -421,9 +433,11 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             return Result(Code.SUCCESS)
         return Result(
             Code.WARNING,
-            ' '.join(problems) + ' If these services are gone, run: %s, or '
-            'set [versioning]/stale_service_timeout on the conductors.'
-            % self._delete_hint('<host> <binary>'))
+            ' '.join(problems) + ' If these services are gone, run for each: '
+            '%s, or set [versioning]/stale_service_timeout on the '
+            'conductors.'
+            % self._delete_hint('%s %s' % (holders[0].host,
+                                           holders[0].binary)))
 
     def _check_pins(self):
         fleet = self.fleet()
@@ -581,10 +595,13 @@ def _read_sections(path):
 
 
 def upgrade_check_command():
-    # UpgradeCommands.check() reads --json from its module's CONF.
-    upgradecheck.CONF = CONF
+    # UpgradeCommands.check() reads CONF.command.json from its module.
+    as_json = CONF.command.json or CONF.command.output_format == 'json'
+    upgradecheck.CONF = types.SimpleNamespace(
+        command=types.SimpleNamespace(json=as_json))
     try:
         common.check_connection_url()
+        cli.require_database(CONF)
         return int(UpgradeChecks().check())
     except Exception as exc:
         message = common.describe_error(common.schema_error(exc))

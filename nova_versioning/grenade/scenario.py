@@ -392,6 +392,7 @@ class Scenario(object):
             except nv_fleet.StartRefused as exc:
                 refusal = str(exc)
                 for word in ('cpu-forgotten', self.history.oldest_supported):
+                    # Release names are capitalised in Nova's wording.
                     if word.lower() not in refusal.lower():
                         checks.append('refusal does not say %r: %s'
                                       % (word, refusal))

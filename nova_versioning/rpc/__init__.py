@@ -39,7 +39,13 @@ def prepare_conf(conf):
     conffixture.ConfFixture(conf)
 
 
-def set_defaults(control_exchange):
+# The sample services' default [DEFAULT]/control_exchange: oslo.messaging's
+# own default, 'openstack', is every oslo service's, and two deployments on
+# one virtual host with the same exchange answer each other's messages.
+DEFAULT_EXCHANGE = 'nova_versioning'
+
+
+def set_defaults(control_exchange=DEFAULT_EXCHANGE):
     """Set the default exchange of the transport options."""
     messaging.set_transport_defaults(control_exchange)
 

@@ -239,7 +239,7 @@ class PinnedRPCAPI(object):
                               self.API_NAME)
         return self._state
 
-    def resolve(self, context, fresh=False):
+    def resolve(self, context, fresh=False, log_unchanged=True):
         """Decide the version cap again and swap in a new client.
 
         The new decision and client replace the current ones only when
@@ -251,6 +251,8 @@ class PinnedRPCAPI(object):
             re-resolution (a reload) must see an upgrade at once. On a
             host without database access the conductor skips its cache
             too. Decisions made again on use never ask for it.
+        :param log_unchanged: log the decision even when it is the current
+            one (False: only a new decision is logged).
         :returns: the new PinDecision.
         :raises InvalidPin, ServiceTooOld, InvalidHistory: see
             :func:`nova_versioning.rpc.pinning.resolve` (ServiceTooOld: this
@@ -259,7 +261,8 @@ class PinnedRPCAPI(object):
             minimum version lookup.
         """
         with self._resolve_lock:
-            return self._resolve_locked(context, log_unchanged=True,
+            return self._resolve_locked(context,
+                                        log_unchanged=log_unchanged,
                                         fresh=fresh)[0]
 
     def adopt(self, decision):
@@ -339,10 +342,17 @@ class PinnedAPIs(object):
         """[(api_name, current decision or None)]."""
         return [(api.API_NAME, api.decision) for api in self]
 
-    def resolve_all(self, context, fresh=False):
+    def resolve_all(self, context, fresh=False, quiet=False):
         """Resolve every API again.
 
+        One line per API: its decision when it had none; on a re-resolution
+        the decision and whether its cap changed (``changed from``,
+        ``unchanged at``).
+
         :param fresh: passed to each PinnedRPCAPI.resolve().
+        :param quiet: log only the decisions that differ from the current
+            ones (a worker starting with the pins its launching process
+            decided and logged).
         :returns: [(api_name, old_decision, new_decision)], old_decision
             None for a first resolve.
         :raises PinResolutionFailed: after trying every API, when some
@@ -355,7 +365,8 @@ class PinnedAPIs(object):
         for api in self:
             old = api.decision
             try:
-                new = api.resolve(context, fresh=fresh)
+                new = api.resolve(context, fresh=fresh,
+                                  log_unchanged=not quiet)
             except Exception as exc:
                 # Reported once, by the caller, through PinResolutionFailed
                 # (ServiceTooOld included: this service is older than
@@ -364,7 +375,9 @@ class PinnedAPIs(object):
                 if old is None:
                     unresolved.append(api.API_NAME)
                 continue
-            LOG.info(pinning.change_message(old, new))
+            # A first decision was logged by resolve() itself.
+            if old is not None and not (quiet and old.cap == new.cap):
+                LOG.info(pinning.change_message(old, new))
             changes.append((api.API_NAME, old, new))
         if failures:
             raise exception.PinResolutionFailed(failures=failures,

@@ -30,8 +30,8 @@ from nova_versioning.grenade import process
 from nova_versioning.tests import base
 from nova_versioning.tests.functional import rpc_base
 
-SCRIPT = ('import sys; from nova_versioning.cmd import grenade; '
-          'sys.exit(grenade.main())')
+SCRIPT = ('import sys; from nova_versioning import cmd; '
+          'sys.exit(cmd.grenade_main())')
 
 
 class GrenadeRealModeTestCase(base.TestCase):

@@ -94,6 +94,15 @@ class ReloadTestsMixin(object):
                          r'6\.5')
         self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
                          self.caps('compute', 'cpu-new'))
+        if self.BACKEND_NAME == 'threading':
+            # A reload, not a stop: said by the launching process, and no
+            # worker line about a SIGTERM nobody sent.
+            for proc in (conductor, new):
+                log = proc.read_log(proc.start_offset)
+                self.assertIn('Reloading (SIGHUP): configuration files '
+                              're-read', log)
+                self.assertNotRegex(log, r'INFO cotyledon\._service_worker '
+                                         r'.*Caught SIGTERM signal')
 
     def test_database_unreachable_during_reload(self):
         url = sa.engine.make_url(self.db.url)
@@ -261,6 +270,15 @@ class ReloadTestsMixin(object):
                          r'6\.5')
         self.assertEqual({'compute': '6.5', 'conductor': '3.2'},
                          self.caps('compute', 'cpu-new'))
+        if self.BACKEND_NAME == 'threading':
+            # A reload, not a stop: said by the launching process, and no
+            # worker line about a SIGTERM nobody sent.
+            for proc in (conductor, new):
+                log = proc.read_log(proc.start_offset)
+                self.assertIn('Reloading (SIGHUP): configuration files '
+                              're-read', log)
+                self.assertNotRegex(log, r'INFO cotyledon\._service_worker '
+                                         r'.*Caught SIGTERM signal')
 
     def _report_count(self, host):
         with self.db.engine.connect() as conn:

@@ -21,6 +21,7 @@ unreachable server and wrong credentials from that database's URL.
 
 from nova_versioning.tests import base
 from nova_versioning.tests.unit.cmd import test_cli_errors
+from nova_versioning.tests.unit.cmd import test_operator_cli
 from nova_versioning.tests.unit.cmd import test_status
 from nova_versioning.tests.unit.objects import test_stale_policy
 
@@ -69,5 +70,17 @@ class StalePolicyMySQLTestCase(base.MySQLMixin,
 
 class StalePolicyPostgreSQLTestCase(base.PostgreSQLMixin,
                                     test_stale_policy.StalePolicyDBTestsMixin,
+                                    base.DBTestCase):
+    pass
+
+
+class OperatorCLIMySQLTestCase(base.MySQLMixin,
+                               test_operator_cli.OperatorCLIDBTestsMixin,
+                               base.DBTestCase):
+    pass
+
+
+class OperatorCLIPostgreSQLTestCase(base.PostgreSQLMixin,
+                                    test_operator_cli.OperatorCLIDBTestsMixin,
                                     base.DBTestCase):
     pass

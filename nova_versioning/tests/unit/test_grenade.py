@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ElementTree
 
 import fixtures
 
@@ -29,10 +30,11 @@ from nova_versioning.cmd import grenade
 from nova_versioning.grenade import load
 from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
+from nova_versioning.grenade import svg
 from nova_versioning.tests import base
 
-SCRIPT = ('import sys; from nova_versioning.cmd import grenade; '
-          'sys.exit(grenade.main())')
+SCRIPT = ('import sys; from nova_versioning import cmd; '
+          'sys.exit(cmd.grenade_main())')
 
 # Run before the command: a fault injected into this one run.
 CRASH_ON_FIRST_COMPUTE_UPGRADE = """
@@ -49,6 +51,7 @@ fleet.InProcessFleet.start = failing_start
 # lifts the pins without saying so.
 EARLY_PIN_AND_SILENT_RELOAD = """
 from nova_versioning.grenade import scenario
+from nova_versioning.grenade import svg
 from nova_versioning.rpc import pinning
 pins = scenario.Scenario._pins
 def early_pins(self):
@@ -69,7 +72,9 @@ class GrenadeEmbeddedTestCase(base.TestCase):
 
     def _run(self, *args, **kwargs):
         report = os.path.join(self.tmp, 'report.json')
-        script = textwrap.dedent(kwargs.get('fault', '')) + '\n' + SCRIPT
+        # The backend first, as the console script does, then the fault.
+        script = ('from nova_versioning import cmd; cmd.select_backend()\n'
+                  + textwrap.dedent(kwargs.get('fault', '')) + '\n' + SCRIPT)
         proc = subprocess.run(
             [sys.executable, '-c', script, '--stage-seconds', '0.5',
              '--report', report] + list(args),
@@ -106,6 +111,26 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertIsNone(report['error'])
         self.assertEqual('all services at ocata, pins auto',
                          report['stages'][0]['name'])
+        # The stage table first; the services' log lines in a file.
+        self.assertIn('Stage  What', proc.stdout.splitlines()[0])
+        self.assertEqual('', proc.stderr)
+        self.assertTrue(os.path.exists(report['log_file']))
+        self.assertIn('Logs in %s' % report['log_file'], proc.stdout)
+        with open(report['log_file']) as f:
+            log = f.read()
+        # One decision line per pin as a service starts.
+        self.assertNotIn('RPC version cap set to', log)
+        # The timeline: well-formed, every stage and cap change in it.
+        root = ElementTree.parse(report['timeline']).getroot()
+        texts = ' '.join(''.join(element.itertext()) for element in
+                         root.iter('{http://www.w3.org/2000/svg}text'))
+        for stage in report['stages']:
+            self.assertIn('Stage %d' % stage['stage'], texts)
+        changes = svg.cap_changes(report)
+        self.assertEqual([(4, 'api', '6.3', '6.5'),
+                          (4, 'conductor', '6.3', '6.5')], changes)
+        for _stage, _key, old, new in changes:
+            self.assertIn('%s \u2192 %s' % (old, new), texts)
         # The pins after each compute: still back-levelled after the last.
         self.assertEqual(
             [('cpu1', '6.3', '6.3'), ('cpu2', '6.3', '6.3'),

@@ -128,18 +128,36 @@ class TestStart(_ReloadTestCase):
         messages = self.records.messages()
         self.assertIn('compute RPC version cap changed from 6.2 to 6.4',
                       messages)
-        # Not in the file: a first decision.
-        self.assertIn('scheduler RPC version cap set to 2.2', messages)
+        # Not in the file: a first decision, logged by its decision line.
+        self.assertIn('scheduler RPC version cap 2.2 (not pinned: the '
+                      'latest version)', messages)
+        self.assertNotIn('scheduler RPC version cap set to 2.2', messages)
         self.assertEqual({'compute': ('6.4', '6.4'),
                           'scheduler': ('2.2', '2.2')}, self.caps(svc))
         self.assertEqual({'compute': '6.4', 'scheduler': '2.2'},
                          self.stored_caps())
 
+    def test_one_decision_line_per_pin_at_start(self):
+        self.started_conductor()
+        messages = self.records.messages()
+        for api, line in (
+                ('compute', 'Automatically selected compute RPC version 6.4 '
+                            'from minimum service version 6; held by: c2'),
+                ('scheduler', 'scheduler RPC version cap 2.2 (not pinned: '
+                              'the latest version)')):
+            self.assertEqual(
+                [line], [m for m in messages if '%s RPC version' % api in m])
+
     def test_unchanged_against_the_pin_file(self):
         self.started_conductor().stop()
         self.records.records[:] = []
-        # The respawned worker of a threading reload.
-        self.started_conductor()
+        # The respawned worker of a threading reload: the launching
+        # process's mutate hook marked the reload before forking it.
+        svc = self.conductor()
+        svc.prepare()
+        self.records.records[:] = []
+        svc._config_mutated(svc.conf, {})
+        self.start(svc)
         messages = self.records.messages()
         self.assertIn('compute RPC version cap unchanged at 6.4', messages)
         self.assertIn('scheduler RPC version cap unchanged at 2.2', messages)

@@ -41,7 +41,7 @@ STATUS = 'nova-versioning-status'
 QUICK = 8
 
 SYNC_HINT = ('its schema is not synced. Run: nova-versioning-manage '
-             '--config-file <file> db sync')
+             '--config-file %s db sync')
 
 
 def closed_port():
@@ -74,7 +74,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def _never_synced_url(self):
         if self.BACKEND == 'sqlite':
-            return 'sqlite:///%s' % os.path.join(self.tmp, 'empty.sqlite')
+            # An empty file is an SQLite database with no table.
+            path = os.path.join(self.tmp, 'empty.sqlite')
+            open(path, 'w').close()
+            return 'sqlite:///%s' % path
         return self.provision_database()
 
     def _password(self):
@@ -101,6 +104,10 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def _unreachable(self, script, args, expected_code):
         expected = ('the database file cannot be opened'
                     if self.BACKEND == 'sqlite' else 'Connection refused')
+        if self.BACKEND == 'sqlite' and args != ['db', 'sync']:
+            # A read-only command creates no file, so it does not try.
+            expected = ('the file does not exist and this command creates '
+                        'none: [database]/connection is needed')
         self._assert_quick_one_line(self._unreachable_url(), script, args,
                                     expected_code, expected)
 
@@ -138,11 +145,12 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def _assert_not_synced(self, script, *args):
         url = self._never_synced_url()
+        conf = self._db_conf(url)
         code, out, err, elapsed = self._timed(
-            script, '--config-file', self._db_conf(url), *args)
+            script, '--config-file', conf, *args)
         self.assertOneLineError(
             code, 1, err, '%s: error: The database at [database]/connection '
-            % script, 'has no services table', SYNC_HINT)
+            % script, 'has no services table', SYNC_HINT % conf)
         self.assertNotIn('no such table', err)
         self.assertLess(elapsed, QUICK, err)
         # Nothing was created on the way.
@@ -290,7 +298,7 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_status_no_command(self):
         self._assert(STATUS, [], 'nova-versioning-status: error: missing '
                      'the command; expected one of: %s | upgrade check '
-                     '[--json]' % self.STATUS_FORMS)
+                     '[--format table|json] [--json]' % self.STATUS_FORMS)
 
     def test_status_unknown_command(self):
         self._assert(STATUS, ['pin'], "nova-versioning-status: error: "
@@ -310,20 +318,20 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_status_upgrade_without_action(self):
         self._assert(STATUS, ['upgrade'], 'nova-versioning-status upgrade: '
                      'error: missing the action; expected: upgrade check '
-                     '[--json]')
+                     '[--format table|json] [--json]')
 
     def test_status_upgrade_check_unknown_option(self):
         self._assert(STATUS, ['upgrade', 'check', '--bogus'],
                      'nova-versioning-status: error: unrecognized '
-                     'arguments: --bogus; expected: upgrade check [--json]')
+                     'arguments: --bogus; expected: upgrade check '
+                     '[--format table|json] [--json]')
 
     def test_manage_no_command(self):
         self._assert(MANAGE, [], 'nova-versioning-manage: error: missing the '
                      'command; expected one of: db sync [--version REV] | '
-                     'db version | db index create|drop | service list '
-                     '[--binary nova-<name>] '
-                     '[--cell CELL] [--format table|json] | service delete '
-                     'HOST BINARY | '
+                     'db version [--format table|json] | db index create|drop '
+                     '| service list [--binary nova-<name>] [--cell CELL] '
+                     '[--format table|json] | service delete HOST BINARY | '
                      'service force-down HOST BINARY [--unset]')
 
     def test_manage_unknown_command(self):
@@ -339,7 +347,8 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_db_without_action(self):
         self._assert(MANAGE, ['db'], 'nova-versioning-manage db: error: '
                      'missing the action; expected one of: db sync '
-                     '[--version REV] | db version | db index create|drop')
+                     '[--version REV] | db version [--format table|json] | '
+                     'db index create|drop')
 
     def test_manage_unknown_option(self):
         self._assert(MANAGE, ['service', 'list', '--bogus'],
@@ -350,7 +359,8 @@ class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
     def test_manage_extra_argument(self):
         self._assert(MANAGE, ['db', 'version', 'extra'],
                      'nova-versioning-manage: error: unrecognized '
-                     'arguments: extra; expected: db version')
+                     'arguments: extra; expected: db version [--format '
+                     'table|json]')
 
     def test_manage_missing_argument(self):
         self._assert(MANAGE, ['service', 'delete', 'h1'],
@@ -374,7 +384,8 @@ class BadValueTestCase(test_status.CLIMixin, base.TestCase):
                                 (MANAGE, ['service', 'list'])):
             code, out, err = self._run(script, '--config-file', conf,
                                        *(list(args) + command))
-            self.assertOneLineError(code, 2, err, '%s: error: %s'
+            # An operator error: 1 (cli.EXIT_CODES), as documented.
+            self.assertOneLineError(code, 1, err, '%s: error: %s'
                                     % (script, expected % conf))
             self.assertNotIn('LocationInfo', err)
 

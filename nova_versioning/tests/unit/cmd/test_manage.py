@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from nova_versioning.tests import base
 
-SCRIPT = 'import sys; from nova_versioning.cmd import manage; ' \
-         'sys.exit(manage.main())'
+SCRIPT = 'import sys; from nova_versioning import cmd; ' \
+         'sys.exit(cmd.manage_main())'
 
 
 class ManageTestCase(base.TestCase):
