@@ -24,10 +24,17 @@ from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
+from nova_versioning import records
 
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = 'nova-compute'
+
+
+def _describe(history, version):
+    if not records.version_known(version):
+        return 'unknown (%s)' % records.printable(version)
+    return history.describe(version)
 
 
 def check_oldest_supported_computes(context, service_name, conf=None):
@@ -47,8 +54,8 @@ def check_oldest_supported_computes(context, service_name, conf=None):
         context, COMPUTE_BINARY, oldest)
     if not too_old:
         return []
-    hosts = ', '.join('%s (version %s)' % (svc.host,
-                                           history.describe(svc.version))
+    hosts = ', '.join('%s (version %s)' % (records.printable(svc.host),
+                                           _describe(history, svc.version))
                       for svc in too_old)
     error = exception.TooOldComputeService(
         service=service_name,

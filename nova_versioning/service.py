@@ -66,6 +66,7 @@ from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning.objects import base as obj_base
+from nova_versioning import records
 from nova_versioning import rpc
 from nova_versioning.rpc import client as rpc_client
 from nova_versioning.rpc import pinstore
@@ -374,7 +375,9 @@ class RPCService(service.Service):
         if record is None:
             return
         try:
-            record.report_count += 1
+            # Wraps before the 32-bit column overflows.
+            record.report_count = records.next_report_count(
+                record.report_count)
             record.last_seen_up = timeutils.utcnow()
             record.save()
         except Exception as exc:

@@ -41,6 +41,7 @@ from nova_versioning.db import migration
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning import pinreport
+from nova_versioning import records
 from nova_versioning.rpc import pinning
 
 CONF = nv_conf.CONF
@@ -167,14 +168,23 @@ def format_pins(report):
          'LATEST', 'MINIMUM', 'HELD BY'], rows))
     for api in report['apis']:
         lines.extend(_api_details(api))
+    if report['odd_records']:
+        lines.extend(['', 'Records no service writes as such (%d):'
+                      % len(report['odd_records'])])
+        lines.extend(common.format_table(
+            ['HOST', 'BINARY', 'PROBLEM'],
+            [[odd['host'], odd['binary'], odd['problem']]
+             for odd in report['odd_records']], indent='  '))
     return lines
 
 
 def _host_rows(hosts, counted=False):
     rows = []
     for host in hosts:
-        row = [host['host'], _describe(host['version'], host['release']),
-               host['last_heartbeat']]
+        version = (_describe(host['version'], host['release'])
+                   if records.version_known(host['version'])
+                   else 'unknown (%s)' % host['version'])
+        row = [host['host'], version, host['last_heartbeat']]
         if counted:
             row.append('yes' if host['counted'] else 'no')
         rows.append(row)
@@ -295,7 +305,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             'if they are gone run: %s service delete <host> nova-compute '
             '(or service force-down).'
             % (history.describe(oldest),
-               ', '.join('%s (version %s)' % (r.host,
+               ', '.join('%s (version %s)' % (records.printable(r.host),
                                               history.describe(r.version))
                          for r in too_old), MANAGE))
 
@@ -321,7 +331,8 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 '%s RPC version cap of auto at %s instead of %s: %s.'
                 % (binary, fleet.stale_after, api, held.cap, free.cap,
                    ', '.join('%s (version %s, last heartbeat %s)'
-                             % (r.host, fleet.history.describe(r.version),
+                             % (records.printable(r.host),
+                                fleet.history.describe(r.version),
                                 pinreport.format_time(r.last_heartbeat))
                              for r in stale)))
         if not problems:
@@ -366,12 +377,34 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 'to auto or remove it, then send SIGHUP to the services.')
         return Result(Code.SUCCESS)
 
+    def _check_odd_records(self):
+        fleet = self.fleet()
+        if fleet is None:
+            return self._not_checked()
+        odd = fleet.odd_records()
+        if not odd:
+            return Result(Code.SUCCESS)
+        # A counted record of unknown version holds pins down: a failure.
+        holding = any(record.counted and not record.version_known
+                      for record, _problem in odd)
+        return Result(
+            Code.FAILURE if holding else Code.WARNING,
+            'Service records no service writes as such: %s. Delete the '
+            'records of services that are gone (%s service delete <host> '
+            '<binary>); restart the others so that they record themselves '
+            'again.'
+            % ('; '.join('%s on host %s: %s'
+                         % (records.printable(record.binary),
+                            records.printable(record.host), problem)
+                         for record, problem in odd), MANAGE))
+
     _upgrade_checks = (
         ('Database schema', _check_schema),
         ('Computes older than the oldest supported release',
          _check_old_computes),
         ('Stale service records', _check_stale),
         ('RPC version pins', _check_pins),
+        ('Odd service records', _check_odd_records),
     )
 
     def results(self):

@@ -54,6 +54,7 @@ from nova_versioning.db import api as db_api
 from nova_versioning import exception
 from nova_versioning import history
 from nova_versioning.objects import base
+from nova_versioning import records
 
 LOG = logging.getLogger(__name__)
 CONF = nv_conf.CONF
@@ -173,6 +174,10 @@ class Service(base.NovaVersioningObject):
 
     @staticmethod
     def _from_db_object(context, service, db_service):
+        # Rows are read by the rules of nova_versioning.records: a NULL
+        # version or report_count reads as 0 (an unknown version), NULL
+        # flags as false, a date the driver could not read (a MariaDB zero
+        # date) as older than any, a NULL uuid as unset.
         for name in service.fields:
             value = db_service[name]
             if name == 'deleted':
@@ -181,6 +186,12 @@ class Service(base.NovaVersioningObject):
                 value = 0
             elif name in ('disabled', 'forced_down'):
                 value = bool(value)
+            elif name == 'uuid' and value is None:
+                continue
+            elif (isinstance(service.fields[name], fields.DateTimeField)
+                  and value is not None
+                  and not isinstance(value, datetime.datetime)):
+                value = records.ZERO_DATE
             # Coerce as the field setter would (timezone-aware datetimes),
             # without its read-only check on id and version.
             value = service.fields[name].coerce(service, name, value)
@@ -406,10 +417,12 @@ class Service(base.NovaVersioningObject):
                       '%(host)s: its version %(thisver)s is older than the '
                       'minimum %(minver)s of the other %(binary)s services.',
                       {'action': 'update' if own_record else 'create',
-                       'binary': binary, 'host': self.host,
+                       'binary': binary,
+                       'host': records.printable(self.host),
                        'thisver': hist.describe(self.version),
                        'minver': hist.describe(minver)})
             raise exception.ServiceTooOld(
-                thisver=self.version, minver=minver, host=self.host,
+                thisver=self.version, minver=minver,
+                host=records.printable(self.host),
                 binary=binary, history=hist)
         return minver

@@ -172,7 +172,8 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
         self.assertEqual({'Database schema': 2,
                           'Computes older than the oldest supported release':
                           1, 'Stale service records': 1,
-                          'RPC version pins': 1}, results)
+                          'RPC version pins': 1,
+                          'Odd service records': 1}, results)
 
     def test_db_sync_then_commands(self):
         conf = self._db_conf(self._never_synced_url())
@@ -221,7 +222,8 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
             'Database schema': 0,
             'Computes older than the oldest supported release': 0,
             'Stale service records': 0,
-            'RPC version pins': 0}), self._upgrade_check())
+            'RPC version pins': 0,
+            'Odd service records': 0}), self._upgrade_check())
 
     def test_upgrade_check_compute_too_old(self):
         self._create('c-newton', 'nova-compute', 'newton')

@@ -161,6 +161,7 @@ class FleetMixin(object):
                  'stale': [],
                  'forced_down': []},
             ],
+            'odd_records': [],
         }
 
     def stale_details(self):
@@ -324,6 +325,7 @@ class StatusDBTestsMixin(FleetMixin):
              Code.SUCCESS, None),
             ('Stale service records', Code.WARNING, self.stale_details()),
             ('RPC version pins', Code.WARNING, self.PINS_DETAILS),
+            ('Odd service records', Code.SUCCESS, None),
         ], self._check())
         out = self.useFixture(fixtures.MonkeyPatch('sys.stdout',
                                                    io.StringIO())).new_value
@@ -364,6 +366,7 @@ class StatusDBTestsMixin(FleetMixin):
              Code.SUCCESS, None),
             ('Stale service records', Code.SUCCESS, None),
             ('RPC version pins', Code.SUCCESS, None),
+            ('Odd service records', Code.SUCCESS, None),
         ], self._check())
 
     def test_upgrade_check_stale_policy_lifts_the_warning(self):
@@ -407,6 +410,7 @@ class StatusDBTestsMixin(FleetMixin):
              Code.WARNING, not_checked),
             ('Stale service records', Code.WARNING, not_checked),
             ('RPC version pins', Code.WARNING, not_checked),
+            ('Odd service records', Code.WARNING, not_checked),
         ], self._check())
 
     # -- service commands ----------------------------------------------
@@ -541,6 +545,8 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                  'details': self.stale_details()},
                 {'check': 'RPC version pins', 'result': 1,
                  'details': self.PINS_DETAILS},
+                {'check': 'Odd service records', 'result': 0,
+                 'details': None},
             ]}, json.loads(out))
 
     def test_pins_table_what_if(self):
