@@ -26,6 +26,7 @@ configuration file is still honoured.
 
 import contextlib
 import io
+import re
 import sys
 
 from oslo_config import cfg
@@ -33,9 +34,11 @@ from oslo_db import exception as db_exc
 from oslo_db import options as db_options
 from oslo_log import _options as log_options
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_utils import strutils
 import sqlalchemy.engine.url as sa_url
 import sqlalchemy.exc as sa_exc
+from stevedore import named as stevedore_named
 
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import opts as nv_opts
@@ -66,6 +69,8 @@ def describe_error(exc, conf=CONF):
         return _first_line(exc)
     if isinstance(exc, cfg.ConfigSourceValueError):
         return invalid_value(conf) or _first_line(exc)
+    if isinstance(exc, messaging.InvalidTransportURL):
+        return invalid_transport_url(conf, exc)
     if isinstance(exc, db_exc.DBNonExistentDatabase):
         if exc.database:
             reason = ('the database %r does not exist; create it, then run '
@@ -85,6 +90,11 @@ def describe_error(exc, conf=CONF):
                   % _first_line(exc))
     elif isinstance(exc, ImportError) and conf.database.connection:
         reason = 'its database driver is not installed (%s)' % exc
+    elif isinstance(exc, TypeError) and 'keyword argument' in str(exc):
+        # oslo.db passes [database]/connection_parameters to the driver.
+        reason = ('its driver refuses [database]/connection_parameters '
+                  '%s (%s)' % (exception.shown(
+                      conf.database.connection_parameters), exc))
     elif isinstance(exc, (db_exc.DBError, sa_exc.DBAPIError)):
         reason = _first_line(exc)
     elif isinstance(exc, cfg.Error):
@@ -93,6 +103,25 @@ def describe_error(exc, conf=CONF):
         return None
     return str(exception.DatabaseConfigError(
         connection=masked_connection(conf), reason=reason))
+
+
+def _masked_url(url):
+    return re.sub(r'(://[^:/@]*:)[^@]*@', r'\1***@', url or '')
+
+
+def invalid_transport_url(conf, exc):
+    """One line naming [DEFAULT]/transport_url, password masked."""
+    value, where = values.raw_value(conf, 'DEFAULT', 'transport_url')
+    if value is None:
+        try:
+            value = conf.transport_url
+        except cfg.NoSuchOptError:
+            value = None
+    return str(exception.InvalidOption(
+        group='DEFAULT', name='transport_url', value=_masked_url(value),
+        where=' in %s' % where if where else '',
+        allowed='a transport URL such as '
+                'rabbit://user:password@host:5672/ (%s)' % _first_line(exc)))
 
 
 def _first_line(exc):
@@ -104,34 +133,101 @@ def _first_line(exc):
 # -- option values --------------------------------------------------------
 
 
-def _checked_opts():
-    """(group, opt) of every option a console script reads."""
-    groups = nv_opts.list_opts() + db_options.list_opts()
-    # oslo.log publishes its options to oslo-config-generator from here.
-    groups += log_options.list_opts()
-    for group, opts in groups:
+# The namespaces of etc/oslo-config-generator/nova_versioning.conf: every
+# option of the sample configuration file.
+SAMPLE_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log',
+                     'oslo.messaging', 'oslo.service.service')
+
+
+def _listed_opts():
+    """[(group, opts)] of the sample configuration's namespaces."""
+    groups = []
+    try:
+        manager = stevedore_named.NamedExtensionManager(
+            'oslo.config.opts', names=SAMPLE_NAMESPACES,
+            invoke_on_load=True, name_order=True)
+        for extension in manager:
+            groups.extend(extension.obj)
+    except Exception:
+        groups = []
+    if not groups:
+        # Not installed with its entry points (a source tree).
+        groups = (nv_opts.list_opts() + db_options.list_opts() +
+                  log_options.list_opts())
+    return groups
+
+
+def checked_opts():
+    """(group, opt) of every option a console script reads.
+
+    The options of the sample configuration file: this library's, and
+    those of oslo.db, oslo.log, oslo.messaging and oslo.service.
+    """
+    seen = set()
+    for group, opts in _listed_opts():
         if isinstance(group, cfg.OptGroup):
             group = group.name
+        group = group or 'DEFAULT'
         for opt in opts:
-            yield group or 'DEFAULT', opt
+            if (group, opt.dest) not in seen:
+                seen.add((group, opt.dest))
+                yield group, opt
 
 
 def invalid_value(conf=CONF):
     """One line about the first option whose value cannot be read, or None.
 
-    See :func:`nova_versioning.conf.values.invalid_option`.
+    Registered options are read as the code reads them; an option a
+    library registers only later (oslo.messaging's, when the transport is
+    made) has its value as written checked against its type, so a service
+    refuses it before it writes anything. See
+    :func:`nova_versioning.conf.values.invalid_option`.
     """
-    for group, opt in _checked_opts():
+    for group, opt in checked_opts():
         try:
             if group == 'DEFAULT':
                 conf[opt.dest]
             else:
                 conf[group][opt.dest]
         except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-            continue
-        except cfg.ConfigSourceValueError as exc:
+            error = values.check_unregistered(conf, group, opt)
+            if error is not None:
+                return str(error)
+        except (cfg.ConfigSourceValueError, ValueError) as exc:
             return str(values.invalid_option(conf, group, opt, exc))
+    return _invalid_form(conf)
+
+
+def _invalid_form(conf):
+    """One line about a value of the right type but of a wrong form."""
+    url = _value(conf, 'DEFAULT', 'transport_url')
+    if url:
+        try:
+            messaging.TransportURL.parse(conf, url)
+        except messaging.InvalidTransportURL as exc:
+            return invalid_transport_url(conf, exc)
+    params = _value(conf, 'database', 'connection_parameters')
+    if params and not _QUERY_RE.fullmatch(params):
+        value, where = values.raw_value(conf, 'database',
+                                        'connection_parameters')
+        return str(exception.InvalidOption(
+            group='database', name='connection_parameters',
+            value=value if value is not None else params,
+            where=' in %s' % where if where else '',
+            allowed='key=value pairs separated by &, as in a URL query'))
     return None
+
+
+_QUERY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*=[^&\x00-\x1f]*'
+                       r'(&[A-Za-z_][A-Za-z0-9_.-]*=[^&\x00-\x1f]*)*')
+
+
+def _value(conf, group, name):
+    """The value of an option; as written when it is not registered yet."""
+    try:
+        return conf[name] if group == 'DEFAULT' else conf[group][name]
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return values.raw_value(conf, group, name)[0]
 
 
 # -- arguments ------------------------------------------------------------
@@ -219,7 +315,25 @@ def parse_args(argv, prog, project='nova_versioning',
     message = invalid_value(CONF)
     if message:
         fail(prog, message, code=2)
-    logging.setup(CONF, project)
+    try:
+        logging.setup(CONF, project)
+    except (OSError, ValueError) as exc:
+        # A log file that cannot be opened, a log config that cannot be
+        # read.
+        fail(prog, _log_error(exc), code=2)
+
+
+def _log_error(exc):
+    for name in ('log_config_append', 'log_file', 'log_dir'):
+        try:
+            value = CONF[name]
+        except cfg.NoSuchOptError:
+            continue
+        if value:
+            return ('Invalid value %s for option [DEFAULT]/%s: cannot '
+                    'set up logging with it (%s)'
+                    % (exception.shown(value), name, _first_line(exc)))
+    return 'Cannot set up logging: %s' % _first_line(exc)
 
 
 def fail(prog, message, code=1):

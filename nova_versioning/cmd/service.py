@@ -34,6 +34,14 @@ def serve(prog, argv=None, **service_kwargs):
     common.parse_args(argv, prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
-    common.run(prog, server.prepare)
+
+    def prepare():
+        if server.db_access:
+            # A database never synced is one line on every backend
+            # (PostgreSQL's "relation does not exist" is not one).
+            common.check_schema()
+        server.prepare()
+
+    common.run(prog, prepare)
     launcher = os_service.launch(CONF, server, restart_method='mutate')
     return launcher.wait()

@@ -99,6 +99,24 @@ def raw_value(conf, group, name):
     return found
 
 
+def check_unregistered(conf, group, opt):
+    """InvalidOption when the value written for ``opt`` is of a wrong type.
+
+    For an option not registered (yet) on ``conf``, which oslo.config has
+    not read: the value as written is given to the option's type.
+
+    :returns: the InvalidOption, or None when the value is fine or unset.
+    """
+    value, _where = raw_value(conf, group, opt.name)
+    if value is None:
+        return None
+    try:
+        opt.type(value)
+    except (ValueError, TypeError):
+        return invalid_option(conf, group, opt)
+    return None
+
+
 def invalid_option(conf, group, opt, exc=None):
     """InvalidOption naming [group]/opt, its value, where, and its forms.
 

@@ -11,9 +11,34 @@
 # under the License.
 """Object registry, base class and serializer."""
 
+import re
+
 from oslo_versionedobjects import base as ovo_base
 
 from nova_versioning import objects
+
+# "X.Y" with at most 9 ASCII digits a part: a longer one is refused before
+# int() is asked to read thousands of digits.
+_OBJECT_VERSION_RE = re.compile(r'(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})')
+
+
+def parse_object_version(version):
+    """(major, minor) of an "X.Y" object version.
+
+    Object versions compare as these tuples ('1.10' is newer than '1.9',
+    which string comparison gets wrong).
+
+    :raises ValueError: anything else, in one line.
+    """
+    match = (_OBJECT_VERSION_RE.fullmatch(version)
+             if isinstance(version, str) else None)
+    if match is None:
+        text = repr(version)
+        if len(text) > 40:
+            text = '%s... (%d characters)' % (text[:30], len(str(version)))
+        raise ValueError('invalid object version %s: expected "X.Y" with '
+                         'X and Y numbers of at most 9 digits' % text)
+    return int(match.group(1)), int(match.group(2))
 
 
 class NovaVersioningObjectRegistry(ovo_base.VersionedObjectRegistry):
@@ -21,7 +46,8 @@ class NovaVersioningObjectRegistry(ovo_base.VersionedObjectRegistry):
         # Expose the newest registered version of each object as
         # nova_versioning.objects.<Name>.
         current = getattr(objects, cls.obj_name(), None)
-        if current is None or cls.VERSION >= current.VERSION:
+        if current is None or (parse_object_version(cls.VERSION) >=
+                               parse_object_version(current.VERSION)):
             setattr(objects, cls.obj_name(), cls)
 
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from nova_versioning.db import api as db_api
 from nova_versioning.db import models
+from nova_versioning import exception
 
 ALEMBIC_DIR = os.path.join(os.path.dirname(__file__), 'alembic')
 
@@ -39,8 +40,31 @@ def _get_engine(engine=None):
     return db_api.main_context_manager.writer.get_engine()
 
 
+def check_revision(version):
+    """Raise InvalidRevision unless ``version`` names a known revision.
+
+    Checked before anything connects, so a mistyped ``--version`` is one
+    line naming the revisions this code knows.
+    """
+    script = alembic_script.ScriptDirectory.from_config(
+        _alembic_config(None))
+    try:
+        found = script.get_revisions(version)
+    except Exception:
+        found = None
+    if not found and version not in ('head', 'heads'):
+        known = [rev.revision for rev in reversed(list(
+            script.walk_revisions()))]
+        raise exception.InvalidRevision(
+            value=version, known=', '.join(known) or 'none')
+
+
 def db_sync(version='head', engine=None):
-    """Upgrade the schema to ``version`` (default: the newest)."""
+    """Upgrade the schema to ``version`` (default: the newest).
+
+    :raises InvalidRevision: ``version`` is no revision of this code.
+    """
+    check_revision(version)
     with _get_engine(engine).begin() as connection:
         alembic_command.upgrade(_alembic_config(connection), version)
 

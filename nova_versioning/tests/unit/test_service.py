@@ -583,5 +583,5 @@ class TestStartupRefusal(base.TestCase):
         self.assert_refused(
             {'versioning': {'auto_refresh_interval': 'abc'}},
             "Invalid value 'abc' for option [versioning]/"
-            "auto_refresh_interval in %s: expected an integer of at least 0"
+            "auto_refresh_interval in %s: expected an integer from 0 to 86400"
             % os.path.join(self.tmp, 'conductor.conf'))

@@ -21,7 +21,6 @@ PostgreSQL, against servers derived from the test database's own URL.
 import json
 import os
 import socket
-import time
 
 import sqlalchemy as sa
 import sqlalchemy.engine.url as sa_url
@@ -35,10 +34,6 @@ from nova_versioning.tests.unit.cmd import test_status
 
 MANAGE = 'nova-versioning-manage'
 STATUS = 'nova-versioning-status'
-
-# Well above a console script's start-up (about a second), well below one
-# oslo.db retry with the default options (10 s).
-QUICK = 8
 
 SYNC_HINT = ('its schema is not synced. Run: nova-versioning-manage '
              '--config-file <file> db sync')
@@ -57,11 +52,6 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def _db_conf(self, url, extra=''):
         return self._conf('[DEFAULT]\nstate_path = %s\n[database]\n'
                           'connection = %s\n%s' % (self.tmp, url, extra))
-
-    def _timed(self, script, *args):
-        start = time.monotonic()
-        result = self._run(script, *args)
-        return result + (time.monotonic() - start,)
 
     def _unreachable_url(self):
         url = sa_url.make_url(self.db.url)
@@ -83,12 +73,12 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def _assert_quick_one_line(self, url, script, args, expected_code,
                                *texts):
         conf = self._db_conf(url)
-        code, out, err, elapsed = self._timed(script, '--config-file', conf,
-                                              *args)
+        # One line and no retry warning: the database was tried once (how
+        # long that takes is for the benchmarks, not for a unit test).
+        code, out, err = self._run(script, '--config-file', conf, *args)
         self.assertOneLineError(
             code, expected_code, err, '%s: error: Cannot use the database '
             'at [database]/connection ' % script, *texts)
-        self.assertLess(elapsed, QUICK, err)
         self.assertEqual('', out)
         password = self._password()
         if password:
@@ -138,13 +128,12 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def _assert_not_synced(self, script, *args):
         url = self._never_synced_url()
-        code, out, err, elapsed = self._timed(
+        code, out, err = self._run(
             script, '--config-file', self._db_conf(url), *args)
         self.assertOneLineError(
             code, 1, err, '%s: error: The database at [database]/connection '
             % script, 'has no services table', SYNC_HINT)
         self.assertNotIn('no such table', err)
-        self.assertLess(elapsed, QUICK, err)
         # Nothing was created on the way.
         engine = sa.create_engine(url)
         self.addCleanup(engine.dispose)
@@ -243,20 +232,19 @@ class RetriesTestCase(test_status.CLIMixin, base.TestCase):
     def _unreachable(self, extra=''):
         conf = self._conf('[database]\nconnection = mysql+pymysql://u:p@'
                           '127.0.0.1:%d/d\n%s' % (closed_port(), extra))
-        start = time.monotonic()
         code, out, err = self._run(MANAGE, '--config-file', conf, 'db',
                                    'version')
-        return code, err.splitlines(), time.monotonic() - start
+        return code, err.splitlines()
 
     def test_default_is_one_attempt(self):
-        code, lines, elapsed = self._unreachable()
+        code, lines = self._unreachable()
         self.assertEqual(1, code)
+        # No "SQL connection failed. N attempts left." line: one attempt.
         self.assertEqual(1, len(lines), lines)
         self.assertIn('the database server is unreachable', lines[0])
-        self.assertLess(elapsed, QUICK)
 
     def test_max_retries_in_the_config_file_is_honoured(self):
-        code, lines, elapsed = self._unreachable(
+        code, lines = self._unreachable(
             'max_retries = 2\nretry_interval = 1\n')
         self.assertEqual(1, code)
         # One warning per retry, then the error.
@@ -265,7 +253,6 @@ class RetriesTestCase(test_status.CLIMixin, base.TestCase):
         self.assertIn('SQL connection failed. 1 attempts left.', lines[1])
         self.assertTrue(lines[2].startswith('nova-versioning-manage: error: '
                                             'Cannot use the database'))
-        self.assertGreaterEqual(elapsed, 2)
 
 
 class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
@@ -378,13 +365,13 @@ class BadValueTestCase(test_status.CLIMixin, base.TestCase):
         self._assert('[versioning]\nstale_service_timeout = abc\n',
                      "Invalid value 'abc' for option "
                      "[versioning]/stale_service_timeout in %s: "
-                     "expected an integer of at least 0")
+                     "expected an integer from 0 to 315360000")
 
     def test_out_of_range(self):
         self._assert('[versioning]\nstale_service_timeout = -5\n',
                      "Invalid value '-5' for option "
                      "[versioning]/stale_service_timeout in %s: "
-                     "expected an integer of at least 0")
+                     "expected an integer from 0 to 315360000")
 
     def test_boolean(self):
         self._assert('[workarounds]\n'
