@@ -112,6 +112,7 @@ class RPCService(service.Service):
         # Set in the launching process by a reload (SIGHUP): a worker
         # started after it reads the minimum versions fresh.
         self._reloaded = False
+        self._indirection_token = None
 
     @property
     def history(self):
@@ -174,7 +175,7 @@ class RPCService(service.Service):
                                    transport or self._shared_transport)
         finally:
             if transport is not None:
-                obj_base.NovaVersioningObject.indirection_api = None
+                self._release_conductor()
                 transport.cleanup()
 
     def _register_and_pin(self, context, transport):
@@ -239,9 +240,20 @@ class RPCService(service.Service):
         return record
 
     def _use_conductor(self, conductor_api):
-        """Send remotable object methods through the conductor."""
-        obj_base.NovaVersioningObject.indirection_api = conductor_api
+        """Send remotable object methods through the conductor.
+
+        Until stop(): the process-wide indirection API is shared by every
+        service of the process, so each holds a token of its own
+        (objects.base.INDIRECTION).
+        """
+        self._release_conductor()
+        self._indirection_token = obj_base.INDIRECTION.use(conductor_api)
         return conductor_api
+
+    def _release_conductor(self):
+        """Give back this service's use of the indirection API."""
+        obj_base.INDIRECTION.release(self._indirection_token)
+        self._indirection_token = None
 
     # -- worker -------------------------------------------------------------
 
@@ -401,7 +413,9 @@ class RPCService(service.Service):
         if (self._transport is not None and
                 self._transport is not self._shared_transport):
             self._transport.cleanup()
-        obj_base.NovaVersioningObject.indirection_api = None
+        # Only this service's own use: another service of the process may
+        # still send through its conductor.
+        self._release_conductor()
         super().stop(graceful=graceful)
 
 

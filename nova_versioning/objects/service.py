@@ -394,15 +394,17 @@ class Service(base.NovaVersioningObject):
         """Refuse to register below the minimum of the other records.
 
         Runs inside the write transaction, so a refusal writes nothing.
-        The cached minimum of the binary answers unless this host's own
-        counted record may be the one holding it; then the exact minimum
-        of the other hosts is read.
+        The minimum of the binary is read fresh, never from the cache: with
+        several conductors another one may have admitted a newer record
+        since this process cached its answer. When this host's own counted
+        record may be the one holding it, the exact minimum of the other
+        hosts is read.
 
         :returns: the minimum the guard judged against (0: none).
         """
         binary = self.binary
         context = self._context
-        minver = _minimum_versions(context, [binary])[binary]
+        minver = _minimum_versions(context, [binary], fresh=True)[binary]
         if (own_record is not None and not own_record.forced_down
                 and (own_record.version or 0) <= minver):
             # (With the stale service policy a stale own record does not
