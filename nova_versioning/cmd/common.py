@@ -25,6 +25,7 @@ configuration file is still honoured.
 """
 
 import contextlib
+from importlib import metadata
 import io
 import re
 import sys
@@ -57,9 +58,12 @@ ONE_SHOT_LOG_LEVELS = ['alembic=WARN']
 def masked_connection(conf=CONF):
     url = conf.database.connection or ''
     try:
-        return sa_url.make_url(url).render_as_string(hide_password=True)
+        text = sa_url.make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return strutils.mask_password(url)
+        text = strutils.mask_password(url)
+    if len(text) > 120:
+        text = '%s... (%d characters)' % (text[:100], len(text))
+    return text
 
 
 def describe_error(exc, conf=CONF):
@@ -69,7 +73,8 @@ def describe_error(exc, conf=CONF):
         return _first_line(exc)
     if isinstance(exc, cfg.ConfigSourceValueError):
         return invalid_value(conf) or _first_line(exc)
-    if isinstance(exc, messaging.InvalidTransportURL):
+    if isinstance(exc, (messaging.InvalidTransportURL,
+                        messaging.DriverLoadFailure)):
         return invalid_transport_url(conf, exc)
     if isinstance(exc, db_exc.DBNonExistentDatabase):
         if exc.database:
@@ -121,7 +126,8 @@ def invalid_transport_url(conf, exc):
         group='DEFAULT', name='transport_url', value=_masked_url(value),
         where=' in %s' % where if where else '',
         allowed='a transport URL such as '
-                'rabbit://user:password@host:5672/ (%s)' % _first_line(exc)))
+                'rabbit://user:password@host:5672/ (%s)'
+                % (exc if isinstance(exc, str) else _first_line(exc))))
 
 
 def _first_line(exc):
@@ -141,6 +147,16 @@ SAMPLE_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log',
 
 def _listed_opts():
     """[(group, opts)] of the sample configuration's namespaces."""
+    if not _LISTED:
+        _LISTED.extend(_load_listed_opts())
+    return _LISTED
+
+
+# The options of the sample configuration, loaded once.
+_LISTED = []
+
+
+def _load_listed_opts():
     groups = []
     try:
         manager = stevedore_named.NamedExtensionManager(
@@ -186,36 +202,59 @@ def invalid_value(conf=CONF):
     for group, opt in checked_opts():
         try:
             if group == 'DEFAULT':
-                conf[opt.dest]
+                value = conf[opt.dest]
             else:
-                conf[group][opt.dest]
+                value = conf[group][opt.dest]
         except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
             error = values.check_unregistered(conf, group, opt)
             if error is not None:
                 return str(error)
+            continue
         except (cfg.ConfigSourceValueError, ValueError) as exc:
             return str(values.invalid_option(conf, group, opt, exc))
+        error = values.check_read(conf, group, opt, value)
+        if error is not None:
+            return str(error)
     return _invalid_form(conf)
 
 
 def _invalid_form(conf):
     """One line about a value of the right type but of a wrong form."""
     url = _value(conf, 'DEFAULT', 'transport_url')
-    if url:
+    if url is not None:
         try:
-            messaging.TransportURL.parse(conf, url)
+            parsed = messaging.TransportURL.parse(conf, url)
         except messaging.InvalidTransportURL as exc:
             return invalid_transport_url(conf, exc)
+        drivers = sorted(entry.name for entry in metadata.entry_points(
+            group='oslo.messaging.drivers'))
+        if drivers and parsed.transport not in drivers:
+            return invalid_transport_url(conf, 'no transport driver %s '
+                                         '(installed: %s)'
+                                         % (exception.shown(
+                                             parsed.transport, limit=40),
+                                            ', '.join(drivers)))
+    provider = _value(conf, 'versioning', 'history_provider')
+    if provider is not None:
+        providers = sorted(entry.name for entry in metadata.entry_points(
+            group='nova_versioning.history'))
+        if providers and provider not in providers:
+            return _invalid_text(conf, 'versioning', 'history_provider',
+                                 provider, 'an installed history provider '
+                                 '(%s)' % ', '.join(providers))
     params = _value(conf, 'database', 'connection_parameters')
     if params and not _QUERY_RE.fullmatch(params):
-        value, where = values.raw_value(conf, 'database',
-                                        'connection_parameters')
-        return str(exception.InvalidOption(
-            group='database', name='connection_parameters',
-            value=value if value is not None else params,
-            where=' in %s' % where if where else '',
-            allowed='key=value pairs separated by &, as in a URL query'))
+        return _invalid_text(
+            conf, 'database', 'connection_parameters', params,
+            'key=value pairs separated by &, as in a URL query')
     return None
+
+
+def _invalid_text(conf, group, name, value, allowed):
+    raw, where = values.raw_value(conf, group, name)
+    return str(exception.InvalidOption(
+        group=group, name=name, value=raw if raw is not None else value,
+        where=' in %s' % where if where else '', allowed=allowed))
 
 
 _QUERY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*=[^&\x00-\x1f]*'
@@ -306,7 +345,8 @@ def parse_args(argv, prog, project='nova_versioning',
             raise
         prefix, message = argument_error(captured.getvalue(), argv[1:],
                                          forms)
-        sys.stderr.write('%s: error: %s\n' % (prefix or prog, message))
+        sys.stderr.write('%s: error: %s\n'
+                         % (prefix or prog, _cut(message)))
         sys.exit(2)
     except cfg.Error as exc:
         fail(prog, _first_line(exc), code=2)
@@ -324,20 +364,30 @@ def parse_args(argv, prog, project='nova_versioning',
 
 
 def _log_error(exc):
-    for name in ('log_config_append', 'log_file', 'log_dir'):
-        try:
-            value = CONF[name]
-        except cfg.NoSuchOptError:
-            continue
-        if value:
-            return ('Invalid value %s for option [DEFAULT]/%s: cannot '
+    # The logging option set in the files, the likeliest culprit first.
+    names = ['log_config_append', 'log_file', 'log_dir']
+    names += sorted(opt.dest for opt in log_options.list_opts()[0][1]
+                    if opt.dest not in names)
+    for name in names:
+        value, where = values.raw_value(CONF, 'DEFAULT', name)
+        if value is not None:
+            return ('Invalid value %s for option [DEFAULT]/%s%s: cannot '
                     'set up logging with it (%s)'
-                    % (exception.shown(value), name, _first_line(exc)))
+                    % (exception.shown(value), name,
+                       ' in %s' % where if where else '', _first_line(exc)))
     return 'Cannot set up logging: %s' % _first_line(exc)
 
 
+def _cut(text, limit=600):
+    """One line of at most about ``limit`` characters."""
+    text = ' '.join(text.splitlines())
+    if len(text) > limit:
+        text = '%s... (%d characters)' % (text[:limit - 40], len(text))
+    return text
+
+
 def fail(prog, message, code=1):
-    sys.stderr.write('%s: error: %s\n' % (prog, message))
+    sys.stderr.write('%s: error: %s\n' % (prog, _cut(message, 2000)))
     sys.exit(code)
 
 

@@ -145,6 +145,11 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def test_never_synced_service_list(self):
         self._assert_not_synced(MANAGE, 'service', 'list')
 
+    def test_never_synced_conductor_start(self):
+        # One line on every backend (PostgreSQL's "relation does not
+        # exist" used to end in a traceback), and no record, no table.
+        self._assert_not_synced('nova-versioning-conductor')
+
     def test_never_synced_service_force_down(self):
         self._assert_not_synced(MANAGE, 'service', 'force-down', 'h1',
                                 'nova-compute')
