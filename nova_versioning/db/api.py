@@ -62,38 +62,43 @@ def last_heartbeat(model=models.Service, default=None):
     return sa.func.coalesce(*columns)
 
 
-class exactly_equal(sa_functions.GenericFunction):
-    """``column = value``, byte for byte, on every database.
+class binary_image(sa_functions.GenericFunction):
+    """The bytes of a text value, compared without any collation.
 
-    SQLite and PostgreSQL compare text exactly. MariaDB and MySQL compare
-    by the column's collation, which ignores case, trailing spaces and
-    accents: there the equality is kept (it uses the indexes) and the
-    binary images must be equal too.
+    ``CAST(x AS BINARY)`` on MariaDB and MySQL, whose collations ignore
+    case, trailing spaces and accents; ``x`` itself elsewhere, since SQLite
+    and PostgreSQL compare text exactly.
     """
 
-    type = sa.Boolean()
-    name = 'exactly_equal'
+    type = sa.String()
+    name = 'binary_image'
     inherit_cache = True
 
 
-@sa_compiler.compiles(exactly_equal)
-def _exactly_equal(element, compiler, **kw):
-    left, right = [compiler.process(clause, **kw)
-                   for clause in element.clauses]
-    return '(%s = %s)' % (left, right)
+@sa_compiler.compiles(binary_image)
+def _binary_image(element, compiler, **kw):
+    (clause,) = element.clauses
+    return compiler.process(clause, **kw)
 
 
-@sa_compiler.compiles(exactly_equal, 'mysql')
-def _exactly_equal_mysql(element, compiler, **kw):
-    left, right = [compiler.process(clause, **kw)
-                   for clause in element.clauses]
-    return ('(%s = %s AND CAST(%s AS BINARY) = CAST(%s AS BINARY))'
-            % (left, right, left, right))
+@sa_compiler.compiles(binary_image, 'mysql')
+def _binary_image_mysql(element, compiler, **kw):
+    (clause,) = element.clauses
+    return 'CAST(%s AS BINARY)' % compiler.process(clause, **kw)
 
 
-def _is(column, value):
-    """``column`` equals ``value`` exactly (see :func:`exactly_equal`)."""
-    return exactly_equal(column, sa.literal(value, type_=column.type))
+def exactly_equal(column, value):
+    """``column`` equals ``value`` byte for byte, on every database.
+
+    The plain equality stays (the indexes serve it); the binary images
+    must be equal too (see :class:`binary_image`).
+    """
+    value = sa.literal(value, type_=column.type)
+    return sa.and_(column == value,
+                   binary_image(column) == binary_image(value))
+
+
+_is = exactly_equal
 
 
 def effective_version(model=models.Service):
