@@ -31,6 +31,7 @@ The cases of the issue each get a test of their own below as well.
 import contextlib
 import io
 import logging as py_logging
+import os
 from unittest import mock
 
 import fixtures
@@ -104,6 +105,11 @@ class InProcessCLI(object):
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
+        # A relative path among the values (state_path = -1) is made here,
+        # not in the tree the tests run from.
+        cwd = os.getcwd()
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, cwd)
         root = py_logging.getLogger()
         handlers, level = root.handlers[:], root.level
 
