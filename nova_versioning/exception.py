@@ -16,6 +16,34 @@ do about it.
 """
 
 
+def shown(value, limit=80):
+    """A value for a one-line message: its repr, cut when long.
+
+    ``repr`` escapes control characters; a value of thousands of
+    characters shows its start and its length.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    try:
+        length = len(value)
+    except TypeError:
+        length = len(text)
+    return '%s... (%d characters)' % (text[:limit - 20], length)
+
+
+class _Shown(object):
+    """Formats as shown(value) with %r and %s."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return shown(self.value)
+
+    __str__ = __repr__
+
+
 class NovaVersioningException(Exception):
     """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
 
@@ -118,6 +146,11 @@ class InvalidRelease(NovaVersioningException):
     msg_fmt = ('Invalid value %(value)r for option %(option)s: expected '
                '%(allowed)s.')
 
+    def __init__(self, message=None, option=None, value=None, allowed=None):
+        self.value = value
+        super().__init__(message, option=option, value=_Shown(value),
+                         allowed=allowed)
+
 
 class InvalidOption(NovaVersioningException):
     """A configuration value that does not parse or is out of range.
@@ -137,13 +170,22 @@ class InvalidOption(NovaVersioningException):
         self.group = group
         self.name = name
         self.value = value
-        super().__init__(message, group=group, name=name, value=value,
-                         where=where, allowed=allowed)
+        super().__init__(message, group=group, name=name,
+                         value=_Shown(value), where=where, allowed=allowed)
 
 
 class DatabaseConfigError(NovaVersioningException):
     msg_fmt = ('Cannot use the database at [database]/connection '
                '%(connection)r: %(reason)s')
+
+
+class InvalidRevision(NovaVersioningException):
+    msg_fmt = ('Invalid value %(value)s for --version: expected a schema '
+               'revision this code knows (%(known)s) or head')
+
+    def __init__(self, message=None, value=None, known=None):
+        self.value = value
+        super().__init__(message, value=_Shown(value), known=known)
 
 
 class SchemaNotSynced(NovaVersioningException):
@@ -200,7 +242,7 @@ class InvalidPin(NovaVersioningException):
         self.allowed = allowed
         self.reason = reason
         if message is None:
-            message = self.msg_fmt % {'value': value, 'api': api,
+            message = self.msg_fmt % {'value': _Shown(value), 'api': api,
                                       'allowed': allowed}
             if reason:
                 message = '%s; %s' % (message, reason)

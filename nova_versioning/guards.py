@@ -25,6 +25,7 @@ from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
+from nova_versioning import records
 
 LOG = logging.getLogger(__name__)
 
@@ -45,11 +46,18 @@ def too_old_terms(history, minimum, conf=None):
             'oldest': history.oldest_supported_version}
 
 
-def describe_hosts(history, records):
+def describe_hosts(history, found):
     """"host (version N (release)), ..." of the records."""
-    return ', '.join('%s (version %s)' % (record.host,
-                                          history.describe(record.version))
-                     for record in records)
+    return ', '.join('%s (version %s)' % (records.printable(record.host),
+                                          describe_version(history, record.version))
+                     for record in found)
+
+
+def describe_version(history, version):
+    """"N (release)", or "unknown (N)" for a version no service writes."""
+    if not records.version_known(version):
+        return 'unknown (%s)' % records.printable(version)
+    return history.describe(version)
 
 
 def check_oldest_supported_computes(context, service_name, conf=None):
@@ -71,7 +79,9 @@ def check_oldest_supported_computes(context, service_name, conf=None):
         return []
     error = exception.TooOldComputeService(
         service=service_name, hosts=describe_hosts(history, too_old),
-        **too_old_terms(history, min(svc.version for svc in too_old),
+        **too_old_terms(history,
+                        min(records.effective_version(svc.version)
+                            for svc in too_old),
                         conf))
     if conf.workarounds.disable_compute_service_check_for_ffu:
         LOG.warning('%s Starting anyway because '

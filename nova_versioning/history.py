@@ -37,7 +37,9 @@ LOG = logging.getLogger(__name__)
 
 HISTORY_NAMESPACE = 'nova_versioning.history'
 
-_RPC_VERSION_RE = re.compile(r'(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)')
+# At most 9 digits a part: every part fits in 32 bits, and a value of
+# thousands of digits is refused before int() is asked to read it.
+_RPC_VERSION_RE = re.compile(r'(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})')
 _ALIAS_RE = re.compile(r'[a-z][a-z0-9_.-]*')
 _RPC_SUFFIX = '_rpc'
 
@@ -45,6 +47,16 @@ _RPC_SUFFIX = '_rpc'
 # Longer numbers are no RPC version anyone sends; refusing them early also
 # keeps int() away from values of thousands of digits.
 _MAX_VERSION_TEXT = 32
+
+
+def is_number(text, digits=9):
+    """True for 1 to ``digits`` ASCII digits.
+
+    str.isdigit() alone also takes '²' and other Unicode digits, which
+    int() refuses.
+    """
+    return (isinstance(text, str) and 0 < len(text) <= digits
+            and text.isascii() and text.isdigit())
 
 
 def parse_rpc_version(value):
@@ -380,9 +392,7 @@ class VersionHistory(object):
         text = str(value).strip().lower()
         if text in self.releases:
             return self.releases[text]
-        if (text.isascii() and text.isdigit()
-                and len(text) <= _MAX_VERSION_TEXT
-                and 1 <= int(text) <= self.service_version):
+        if is_number(text) and 1 <= int(text) <= self.service_version:
             return int(text)
         raise exception.InvalidRelease(
             option=option, value=value,

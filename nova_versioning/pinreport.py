@@ -34,6 +34,8 @@ from nova_versioning import conf as nv_conf
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning import objects
+from nova_versioning.objects import service as service_obj
+from nova_versioning import records
 from nova_versioning.rpc import client as rpc_client
 from nova_versioning.rpc import pinning
 
@@ -55,7 +57,10 @@ def format_time(value):
     """ISO 8601 UTC text of a datetime, to the second; None stays None."""
     if value is None:
         return None
-    return timeutils.normalize_time(value).strftime(HEARTBEAT_FORMAT)
+    value = timeutils.normalize_time(value)
+    if value == records.ZERO_DATE:
+        return '0000-00-00T00:00:00Z'
+    return value.strftime(HEARTBEAT_FORMAT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +73,9 @@ class Record(object):
         binary (not forced down, and not stale under the policy).
     :ivar cell: the name (else uuid) of the record's cell, when the
         records are read from every cell of [api_database]; else None.
+
+    ``version`` is as recorded (NULL reads 0); :attr:`effective_version`
+    is what it counts as (see :mod:`nova_versioning.records`).
     """
 
     host: str
@@ -79,6 +87,14 @@ class Record(object):
     stale: bool
     counted: bool
     cell: object = None
+
+    @property
+    def version_known(self):
+        return records.version_known(self.version)
+
+    @property
+    def effective_version(self):
+        return records.effective_version(self.version)
 
 
 class Fleet(object):
@@ -141,7 +157,8 @@ class Fleet(object):
 
     @property
     def hosts(self):
-        return sorted({record.host for record in self.records})
+        return sorted({record.host for record in self.records
+                       if record.host is not None})
 
     def _check_hosts(self, hosts, option):
         known = self.hosts
@@ -194,14 +211,14 @@ class Fleet(object):
     def of(self, binary):
         """The records of ``binary``, by host."""
         return sorted((r for r in self.records if r.binary == binary),
-                      key=lambda r: r.host)
+                      key=_by_host)
 
     def minimum(self, binary, exclude=None):
         """Minimum version of the counted records of binary (0: none).
 
         :param exclude: optional predicate of records not to count.
         """
-        versions = [r.version for r in self.of(binary)
+        versions = [r.effective_version for r in self.of(binary)
                     if r.counted and not (exclude and exclude(r))]
         return min(versions) if versions else 0
 
@@ -209,7 +226,45 @@ class Fleet(object):
         minimum = self.minimum(binary, exclude)
         return [r for r in self.of(binary)
                 if r.counted and not (exclude and exclude(r))
-                and r.version == minimum]
+                and r.effective_version == minimum]
+
+    def odd_records(self):
+        """[(record, problem)] of the records no service writes as such.
+
+        Each is read by the rules of :mod:`nova_versioning.records`; the
+        operator commands report them. A counted record of unknown version
+        holds the ``auto`` pins of its binary at the oldest version.
+        """
+        found = []
+        seen = {}
+        for record in self.records:
+            problems = []
+            if not record.version_known:
+                problems.append(
+                    'its version %s is unknown: it counts as version %d%s'
+                    % (record.version, records.LOWEST_VERSION,
+                       ' and holds the auto pins of %s down'
+                       % records.printable(record.binary)
+                       if record.counted else ''))
+            if not record.host:
+                problems.append('it has no host name')
+            elif not record.host.isprintable():
+                problems.append('its host name holds control characters')
+            if not (isinstance(record.binary, str) and
+                    service_obj.BINARY_RE.fullmatch(record.binary)):
+                problems.append(
+                    'its binary %r is not a nova-<name> binary (lower-case '
+                    'ASCII letters, digits, - and _): no service counts it'
+                    % (record.binary,))
+            if record.last_heartbeat == records.ZERO_DATE:
+                problems.append('its last heartbeat is a zero date')
+            key = (record.host, record.binary)
+            if key in seen:
+                problems.append('it is a second live record of %s on this '
+                                'host' % records.printable(record.binary))
+            seen[key] = record
+            found.extend((record, problem) for problem in problems)
+        return found
 
     def auto_decision(self, api, exclude=None):
         """What ``auto`` chooses now for ``api``.
@@ -269,10 +324,13 @@ class Fleet(object):
         return cells.enabled(self.conf)
 
     def describe_record(self, record):
+        known = record.version_known
         described = {
-            'host': record.host,
+            'host': (records.printable(record.host)
+                     if record.host is not None else None),
             'version': record.version,
-            'release': self.history.release_of(record.version),
+            'release': (self.history.release_of(record.version)
+                        if known else None),
             'last_heartbeat': format_time(record.last_heartbeat),
         }
         if self.all_cells:
@@ -340,6 +398,10 @@ class Fleet(object):
             'what_if': {'upgraded': list(self.upgraded),
                         'removed': list(self.removed)},
             'apis': [self._api_report(api) for api in self.apis()],
+            'odd_records': [dict(self.describe_record(record),
+                                 binary=records.printable(record.binary),
+                                 problem=problem)
+                            for record, problem in self.odd_records()],
         }
 
     def describe_service(self, record):
@@ -352,9 +414,14 @@ class Fleet(object):
                     counted=record.counted)
 
 
+def _by_host(record):
+    # A record without a host name sorts first.
+    return (record.host is not None, record.host or '')
+
+
 def hosts_text(hosts, limit=pinning.MAX_HOSTS_LOGGED):
     """"a, b, c" naming at most ``limit`` hosts, then "and N more"."""
-    hosts = list(hosts)
+    hosts = [records.printable(host) for host in hosts]
     text = ', '.join(hosts[:limit])
     if len(hosts) > limit:
         text += ' and %d more' % (len(hosts) - limit)

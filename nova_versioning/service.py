@@ -67,6 +67,7 @@ from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning.objects import base as obj_base
+from nova_versioning import records
 from nova_versioning import rpc
 from nova_versioning.rpc import broker
 from nova_versioning.rpc import client as rpc_client
@@ -116,6 +117,7 @@ class RPCService(service.Service):
         # Sample services check their broker before registering; a caller
         # with a shared (in-process) transport has nothing to check.
         self.check_broker = transport is None
+        self._indirection_token = None
 
     @property
     def history(self):
@@ -182,7 +184,7 @@ class RPCService(service.Service):
                                    transport or self._shared_transport)
         finally:
             if transport is not None:
-                obj_base.NovaVersioningObject.indirection_api = None
+                self._release_conductor()
                 transport.cleanup()
 
     def _register_and_pin(self, context, transport):
@@ -247,9 +249,20 @@ class RPCService(service.Service):
         return record
 
     def _use_conductor(self, conductor_api):
-        """Send remotable object methods through the conductor."""
-        obj_base.NovaVersioningObject.indirection_api = conductor_api
+        """Send remotable object methods through the conductor.
+
+        Until stop(): the process-wide indirection API is shared by every
+        service of the process, so each holds a token of its own
+        (objects.base.INDIRECTION).
+        """
+        self._release_conductor()
+        self._indirection_token = obj_base.INDIRECTION.use(conductor_api)
         return conductor_api
+
+    def _release_conductor(self):
+        """Give back this service's use of the indirection API."""
+        obj_base.INDIRECTION.release(self._indirection_token)
+        self._indirection_token = None
 
     # -- worker -------------------------------------------------------------
 
@@ -421,7 +434,9 @@ class RPCService(service.Service):
         if record is None:
             return
         try:
-            record.report_count += 1
+            # Wraps before the 32-bit column overflows.
+            record.report_count = records.next_report_count(
+                record.report_count)
             record.last_seen_up = timeutils.utcnow()
             record.save()
         except Exception as exc:
@@ -445,7 +460,9 @@ class RPCService(service.Service):
         if (self._transport is not None and
                 self._transport is not self._shared_transport):
             self._transport.cleanup()
-        obj_base.NovaVersioningObject.indirection_api = None
+        # Only this service's own use: another service of the process may
+        # still send through its conductor.
+        self._release_conductor()
         super().stop(graceful=graceful)
 
 

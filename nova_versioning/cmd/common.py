@@ -25,7 +25,9 @@ configuration file is still honoured.
 """
 
 import contextlib
+from importlib import metadata
 import io
+import re
 import sys
 
 from oslo_config import cfg
@@ -33,9 +35,11 @@ from oslo_db import exception as db_exc
 from oslo_db import options as db_options
 from oslo_log import _options as log_options
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_utils import strutils
 import sqlalchemy.engine.url as sa_url
 import sqlalchemy.exc as sa_exc
+from stevedore import named as stevedore_named
 
 from nova_versioning.cmd import cli
 from nova_versioning import conf as nv_conf
@@ -56,9 +60,12 @@ ONE_SHOT_LOG_LEVELS = ['alembic=WARN']
 def masked_connection(conf=CONF):
     url = conf.database.connection or ''
     try:
-        return sa_url.make_url(url).render_as_string(hide_password=True)
+        text = sa_url.make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return strutils.mask_password(url)
+        text = strutils.mask_password(url)
+    if len(text) > 120:
+        text = '%s... (%d characters)' % (text[:100], len(text))
+    return text
 
 
 def describe_error(exc, conf=CONF):
@@ -68,6 +75,9 @@ def describe_error(exc, conf=CONF):
         return _first_line(exc)
     if isinstance(exc, cfg.ConfigSourceValueError):
         return invalid_value(conf) or _first_line(exc)
+    if isinstance(exc, (messaging.InvalidTransportURL,
+                        messaging.DriverLoadFailure)):
+        return invalid_transport_url(conf, exc)
     if isinstance(exc, cli.DatabaseNeeded):
         reason = str(exc)
     elif isinstance(exc, db_exc.DBNonExistentDatabase):
@@ -90,6 +100,11 @@ def describe_error(exc, conf=CONF):
         reason = str(exc)
     elif isinstance(exc, ImportError) and conf.database.connection:
         reason = 'its database driver is not installed (%s)' % exc
+    elif isinstance(exc, TypeError) and 'keyword argument' in str(exc):
+        # oslo.db passes [database]/connection_parameters to the driver.
+        reason = ('its driver refuses [database]/connection_parameters '
+                  '%s (%s)' % (exception.shown(
+                      conf.database.connection_parameters), exc))
     elif isinstance(exc, (db_exc.DBError, sa_exc.DBAPIError)):
         reason = _first_line(exc)
     elif isinstance(exc, cfg.Error):
@@ -98,6 +113,26 @@ def describe_error(exc, conf=CONF):
         return None
     return str(exception.DatabaseConfigError(
         connection=masked_connection(conf), reason=reason))
+
+
+def _masked_url(url):
+    return re.sub(r'(://[^:/@]*:)[^@]*@', r'\1***@', url or '')
+
+
+def invalid_transport_url(conf, exc):
+    """One line naming [DEFAULT]/transport_url, password masked."""
+    value, where = values.raw_value(conf, 'DEFAULT', 'transport_url')
+    if value is None:
+        try:
+            value = conf.transport_url
+        except cfg.NoSuchOptError:
+            value = None
+    return str(exception.InvalidOption(
+        group='DEFAULT', name='transport_url', value=_masked_url(value),
+        where=' in %s' % where if where else '',
+        allowed='a transport URL such as '
+                'rabbit://user:password@host:5672/ (%s)'
+                % (exc if isinstance(exc, str) else _first_line(exc))))
 
 
 def _first_line(exc):
@@ -109,34 +144,134 @@ def _first_line(exc):
 # -- option values --------------------------------------------------------
 
 
-def _checked_opts():
-    """(group, opt) of every option a console script reads."""
-    groups = nv_opts.list_opts() + db_options.list_opts()
-    # oslo.log publishes its options to oslo-config-generator from here.
-    groups += log_options.list_opts()
-    for group, opts in groups:
+# The namespaces of etc/oslo-config-generator/nova_versioning.conf: every
+# option of the sample configuration file.
+SAMPLE_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log',
+                     'oslo.messaging', 'oslo.service.service')
+
+
+def _listed_opts():
+    """[(group, opts)] of the sample configuration's namespaces."""
+    if not _LISTED:
+        _LISTED.extend(_load_listed_opts())
+    return _LISTED
+
+
+# The options of the sample configuration, loaded once.
+_LISTED = []
+
+
+def _load_listed_opts():
+    groups = []
+    try:
+        manager = stevedore_named.NamedExtensionManager(
+            'oslo.config.opts', names=SAMPLE_NAMESPACES,
+            invoke_on_load=True, name_order=True)
+        for extension in manager:
+            groups.extend(extension.obj)
+    except Exception:
+        groups = []
+    if not groups:
+        # Not installed with its entry points (a source tree).
+        groups = (nv_opts.list_opts() + db_options.list_opts() +
+                  log_options.list_opts())
+    return groups
+
+
+def checked_opts():
+    """(group, opt) of every option a console script reads.
+
+    The options of the sample configuration file: this library's, and
+    those of oslo.db, oslo.log, oslo.messaging and oslo.service.
+    """
+    seen = set()
+    for group, opts in _listed_opts():
         if isinstance(group, cfg.OptGroup):
             group = group.name
+        group = group or 'DEFAULT'
         for opt in opts:
-            yield group or 'DEFAULT', opt
+            if (group, opt.dest) not in seen:
+                seen.add((group, opt.dest))
+                yield group, opt
 
 
 def invalid_value(conf=CONF):
     """One line about the first option whose value cannot be read, or None.
 
-    See :func:`nova_versioning.conf.values.invalid_option`.
+    Registered options are read as the code reads them; an option a
+    library registers only later (oslo.messaging's, when the transport is
+    made) has its value as written checked against its type, so a service
+    refuses it before it writes anything. See
+    :func:`nova_versioning.conf.values.invalid_option`.
     """
-    for group, opt in _checked_opts():
+    for group, opt in checked_opts():
         try:
             if group == 'DEFAULT':
-                conf[opt.dest]
+                value = conf[opt.dest]
             else:
-                conf[group][opt.dest]
+                value = conf[group][opt.dest]
         except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            error = values.check_unregistered(conf, group, opt)
+            if error is not None:
+                return str(error)
             continue
-        except cfg.ConfigSourceValueError as exc:
+        except (cfg.ConfigSourceValueError, ValueError) as exc:
             return str(values.invalid_option(conf, group, opt, exc))
+        error = values.check_read(conf, group, opt, value)
+        if error is not None:
+            return str(error)
+    return _invalid_form(conf)
+
+
+def _invalid_form(conf):
+    """One line about a value of the right type but of a wrong form."""
+    url = _value(conf, 'DEFAULT', 'transport_url')
+    if url is not None:
+        try:
+            parsed = messaging.TransportURL.parse(conf, url)
+        except messaging.InvalidTransportURL as exc:
+            return invalid_transport_url(conf, exc)
+        drivers = sorted(entry.name for entry in metadata.entry_points(
+            group='oslo.messaging.drivers'))
+        if drivers and parsed.transport not in drivers:
+            return invalid_transport_url(conf, 'no transport driver %s '
+                                         '(installed: %s)'
+                                         % (exception.shown(
+                                             parsed.transport, limit=40),
+                                            ', '.join(drivers)))
+    provider = _value(conf, 'versioning', 'history_provider')
+    if provider is not None:
+        providers = sorted(entry.name for entry in metadata.entry_points(
+            group='nova_versioning.history'))
+        if providers and provider not in providers:
+            return _invalid_text(conf, 'versioning', 'history_provider',
+                                 provider, 'an installed history provider '
+                                 '(%s)' % ', '.join(providers))
+    params = _value(conf, 'database', 'connection_parameters')
+    if params and not _QUERY_RE.fullmatch(params):
+        return _invalid_text(
+            conf, 'database', 'connection_parameters', params,
+            'key=value pairs separated by &, as in a URL query')
     return None
+
+
+def _invalid_text(conf, group, name, value, allowed):
+    raw, where = values.raw_value(conf, group, name)
+    return str(exception.InvalidOption(
+        group=group, name=name, value=raw if raw is not None else value,
+        where=' in %s' % where if where else '', allowed=allowed))
+
+
+_QUERY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*=[^&\x00-\x1f]*'
+                       r'(&[A-Za-z_][A-Za-z0-9_.-]*=[^&\x00-\x1f]*)*')
+
+
+def _value(conf, group, name):
+    """The value of an option; as written when it is not registered yet."""
+    try:
+        return conf[name] if group == 'DEFAULT' else conf[group][name]
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return values.raw_value(conf, group, name)[0]
 
 
 # -- arguments ------------------------------------------------------------
@@ -216,7 +351,8 @@ def parse_args(argv, prog, project='nova_versioning',
             raise
         prefix, message = argument_error(captured.getvalue(), argv[1:],
                                          forms)
-        sys.stderr.write('%s: error: %s\n' % (prefix or prog, message))
+        sys.stderr.write('%s: error: %s\n'
+                         % (prefix or prog, _cut(message)))
         sys.exit(2)
     except cfg.Error as exc:
         fail(prog, _first_line(exc), code=2)
@@ -226,11 +362,39 @@ def parse_args(argv, prog, project='nova_versioning',
     if message:
         # An operator error, not a usage error (see cli.EXIT_CODES).
         fail(prog, message, code=cli.EXIT_ERROR)
-    logging.setup(CONF, project)
+    try:
+        logging.setup(CONF, project)
+    except (OSError, ValueError) as exc:
+        # A log file that cannot be opened, a log config that cannot be
+        # read.
+        fail(prog, _log_error(exc), code=cli.EXIT_ERROR)
+
+
+def _log_error(exc):
+    # The logging option set in the files, the likeliest culprit first.
+    names = ['log_config_append', 'log_file', 'log_dir']
+    names += sorted(opt.dest for opt in log_options.list_opts()[0][1]
+                    if opt.dest not in names)
+    for name in names:
+        value, where = values.raw_value(CONF, 'DEFAULT', name)
+        if value is not None:
+            return ('Invalid value %s for option [DEFAULT]/%s%s: cannot '
+                    'set up logging with it (%s)'
+                    % (exception.shown(value), name,
+                       ' in %s' % where if where else '', _first_line(exc)))
+    return 'Cannot set up logging: %s' % _first_line(exc)
+
+
+def _cut(text, limit=600):
+    """One line of at most about ``limit`` characters."""
+    text = ' '.join(text.splitlines())
+    if len(text) > limit:
+        text = '%s... (%d characters)' % (text[:limit - 40], len(text))
+    return text
 
 
 def fail(prog, message, code=1):
-    sys.stderr.write('%s: error: %s\n' % (prog, message))
+    sys.stderr.write('%s: error: %s\n' % (prog, _cut(message, 2000)))
     sys.exit(code)
 
 

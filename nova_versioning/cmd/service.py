@@ -74,7 +74,15 @@ def serve(prog, argv=None, **service_kwargs):
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
     timeouts.install(CONF)
-    common.run(prog, server.prepare)
+
+    def prepare():
+        if server.db_access:
+            # A database never synced is one line on every backend
+            # (PostgreSQL's "relation does not exist" is not one).
+            common.check_schema()
+        server.prepare()
+
+    common.run(prog, prepare)
     if os_backend.get_backend_type() == os_backend.BackendType.THREADING:
         std_logging.getLogger('cotyledon._service_worker').addFilter(
             ReloadSigtermFilter())

@@ -53,6 +53,7 @@ from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
 from nova_versioning import pinreport
+from nova_versioning import records
 from nova_versioning.rpc import pinning
 
 CONF = nv_conf.CONF
@@ -196,6 +197,13 @@ def format_pins(report):
          'LATEST', 'MINIMUM', 'HELD BY'], rows))
     for api in report['apis']:
         lines.extend(_api_details(api))
+    if report['odd_records']:
+        lines.extend(['', 'Records no service writes as such (%d):'
+                      % len(report['odd_records'])])
+        lines.extend(common.format_table(
+            ['HOST', 'BINARY', 'PROBLEM'],
+            [[odd['host'], odd['binary'], odd['problem']]
+             for odd in report['odd_records']], indent='  '))
     return lines
 
 
@@ -217,9 +225,11 @@ def _host_columns(api, *columns):
 def _host_rows(hosts, counted=False):
     rows = []
     for host in hosts:
+        version = (_describe(host['version'], host['release'])
+                   if records.version_known(host['version'])
+                   else 'unknown (%s)' % host['version'])
         row = [host['host']] + ([host['cell']] if 'cell' in host else []) + [
-            _describe(host['version'], host['release']),
-            host['last_heartbeat']]
+            version, host['last_heartbeat']]
         if counted:
             row.append('yes' if host['counted'] else 'no')
         rows.append(row)
@@ -346,12 +356,11 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         history = fleet.history
         oldest = history.oldest_supported_version
         too_old = [r for r in fleet.of('nova-compute')
-                   if r.counted and r.version < oldest]
+                   if r.counted and r.effective_version < oldest]
         if not too_old:
             return Result(Code.SUCCESS)
-        terms = guards.too_old_terms(history,
-                                     min(r.version for r in too_old),
-                                     self.conf)
+        terms = guards.too_old_terms(
+            history, min(r.effective_version for r in too_old), self.conf)
         return Result(
             Code.FAILURE,
             'Current %(product)s version does not support computes older '
@@ -362,7 +371,8 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             'to start next to them. Upgrade them, or if they are gone run: '
             '%s.'
             % (', '.join('%s (version %s)' % (_record_label(r),
-                                              history.describe(r.version))
+                                              guards.describe_version(
+                                                  history, r.version))
                          for r in too_old),
                self._delete_hint('%s nova-compute' % too_old[0].host)))
 
@@ -500,6 +510,27 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             return Result(Code.SUCCESS)
         return Result(Code.WARNING, ' '.join(problems) + ' Fix the names.')
 
+    def _check_odd_records(self):
+        fleet = self.fleet()
+        if fleet is None:
+            return self._not_checked()
+        odd = fleet.odd_records()
+        if not odd:
+            return Result(Code.SUCCESS)
+        # A counted record of unknown version holds pins down: a failure.
+        holding = any(record.counted and not record.version_known
+                      for record, _problem in odd)
+        return Result(
+            Code.FAILURE if holding else Code.WARNING,
+            'Service records no service writes as such: %s. Delete the '
+            'records of services that are gone (%s service delete <host> '
+            '<binary>); restart the others so that they record themselves '
+            'again.'
+            % ('; '.join('%s on host %s: %s'
+                         % (records.printable(record.binary),
+                            records.printable(record.host), problem)
+                         for record, problem in odd), MANAGE))
+
     _upgrade_checks = (
         ('Database schema', _check_schema),
         ('Computes older than the oldest supported release',
@@ -507,6 +538,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         ('Service versions known to the history', _check_history),
         ('Stale service records', _check_stale),
         ('RPC version pins', _check_pins),
+        ('Odd service records', _check_odd_records),
         ('[upgrade_levels] configuration', _check_config),
     )
 
@@ -517,9 +549,10 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
 def _record_label(record):
     """"host", or "host in cell C" when the records span every cell."""
+    host = records.printable(record.host)
     if record.cell:
-        return '%s in cell %s' % (record.host, record.cell)
-    return record.host
+        return '%s in cell %s' % (host, record.cell)
+    return host
 
 
 def _version(text):

@@ -25,6 +25,7 @@ service_opts = [
     cfg.IntOpt('report_interval',
                default=10,
                min=1,
+               max=86400,
                help='Seconds between two heartbeats of a service to its '
                     'record (report_count and last_seen_up).'),
 ]

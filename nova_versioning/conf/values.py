@@ -19,6 +19,7 @@ was written and the forms the option accepts instead; the console scripts
 """
 
 import glob
+import hashlib
 import os
 
 from oslo_config import cfg
@@ -88,15 +89,90 @@ def raw_value(conf, group, name):
         return os.environ[env], 'environment variable %s' % env
     found = (None, None)
     for path in config_files(conf):
-        sections = {}
-        try:
-            cfg.ConfigParser(path, sections).parse()
-        except Exception:
+        sections = _parsed(path)
+        if sections is None:
             continue
         values = sections.get(group, {}).get(name)
         if values:
             found = (values[-1], path)
     return found
+
+
+def check_read(conf, group, opt, value):
+    """InvalidOption for a value oslo.config read but no code can use.
+
+    * an empty value, which oslo.config reads as None, for an option whose
+      default is not None (the code reads a number or a flag);
+    * a NUL character, which no file name, URL or name may hold.
+
+    :returns: the InvalidOption, or None.
+    """
+    raw, _where = raw_value(conf, group, opt.name)
+    if raw is None:
+        return None
+    if value is None and opt.default is not None:
+        return invalid_option(conf, group, opt)
+    if '\x00' in raw:
+        return invalid_option(conf, group, opt)
+    # A command-line option's file value passes through argparse, which
+    # reads some values it should refuse (an empty or a numeric boolean)
+    # as the default: give it to the option's type.
+    try:
+        read = opt.type(raw)
+    except (ValueError, TypeError):
+        return invalid_option(conf, group, opt)
+    if read is None and opt.default is not None:
+        return invalid_option(conf, group, opt)
+    return None
+
+
+def check_unregistered(conf, group, opt):
+    """InvalidOption when the value written for ``opt`` is of a wrong type.
+
+    For an option not registered (yet) on ``conf``, which oslo.config has
+    not read: the value as written is given to the option's type.
+
+    :returns: the InvalidOption, or None when the value is fine or unset.
+    """
+    value, _where = raw_value(conf, group, opt.name)
+    if value is None:
+        return None
+    if '\x00' in value:
+        return invalid_option(conf, group, opt)
+    try:
+        read = opt.type(value)
+    except (ValueError, TypeError):
+        return invalid_option(conf, group, opt)
+    if read is None and opt.default is not None:
+        return invalid_option(conf, group, opt)
+    return None
+
+
+def _parsed(path):
+    """The sections of a configuration file, or None if unreadable.
+
+    Kept while the file's content is unchanged: the startup check reads
+    the value of every option of a library not registered yet.
+    """
+    try:
+        with open(path, 'rb') as f:
+            content = f.read()
+    except OSError:
+        return None
+    key = (path, hashlib.sha256(content).hexdigest())
+    if _PARSED.get('key') != key:
+        sections = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except Exception:
+            sections = None
+        _PARSED.clear()
+        _PARSED.update(key=key, sections=sections)
+    return _PARSED['sections']
+
+
+# The last file parsed by _parsed().
+_PARSED = {}
 
 
 def invalid_option(conf, group, opt, exc=None):

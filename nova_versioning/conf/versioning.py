@@ -19,10 +19,17 @@ versioning_group = cfg.OptGroup(
     help='How the service records its own version and reads the minimum '
          'version of the services it talks to.')
 
+# Upper bounds of the durations: larger values overflow date arithmetic
+# and timers, and none makes sense.
+ONE_HOUR = 3600
+ONE_DAY = 86400
+TEN_YEARS = 10 * 365 * ONE_DAY
+
 versioning_opts = [
     cfg.IntOpt('minimum_version_cache_ttl',
                default=30,
                min=0,
+               max=ONE_DAY,
                mutable=True,
                help='Seconds a minimum service version read from the '
                     'database stays cached in this process. Concurrent '
@@ -32,6 +39,7 @@ versioning_opts = [
     cfg.IntOpt('stale_service_timeout',
                default=0,
                min=0,
+               max=TEN_YEARS,
                mutable=True,
                help='Seconds after which a service record without a '
                     'heartbeat (its last_seen_up, else its updated_at, '
@@ -50,6 +58,7 @@ versioning_opts = [
     cfg.IntOpt('minimum_version_lookup_timeout',
                default=10,
                min=1,
+               max=ONE_HOUR,
                mutable=True,
                help='Seconds a service without database access (a compute) '
                     'waits for a conductor to answer one minimum service '
@@ -70,6 +79,7 @@ versioning_opts = [
     cfg.IntOpt('auto_refresh_interval',
                default=0,
                min=0,
+               max=ONE_DAY,
                mutable=True,
                help='Seconds between two automatic re-resolutions of every '
                     'RPC version pin of a running service, so that pins '

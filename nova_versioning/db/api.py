@@ -21,9 +21,12 @@ from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_utils import uuidutils
 import sqlalchemy as sa
+from sqlalchemy.ext import compiler as sa_compiler
+from sqlalchemy.sql import functions as sa_functions
 
 from nova_versioning.db import models
 from nova_versioning import exception
+from nova_versioning import records
 
 main_context_manager = enginefacade.transaction_context()
 
@@ -59,7 +62,75 @@ def last_heartbeat(model=models.Service, default=None):
     return sa.func.coalesce(*columns)
 
 
-def _counted(query_or_select, model=models.Service, counted_since=None):
+class binary_image(sa_functions.GenericFunction):
+    """The bytes of a text value, compared without any collation.
+
+    ``CAST(x AS BINARY)`` on MariaDB and MySQL, whose collations ignore
+    case, trailing spaces and accents; ``x`` itself elsewhere, since SQLite
+    and PostgreSQL compare text exactly.
+    """
+
+    type = sa.String()
+    name = 'binary_image'
+    inherit_cache = True
+
+
+@sa_compiler.compiles(binary_image)
+def _binary_image(element, compiler, **kw):
+    (clause,) = element.clauses
+    return compiler.process(clause, **kw)
+
+
+@sa_compiler.compiles(binary_image, 'mysql')
+def _binary_image_mysql(element, compiler, **kw):
+    (clause,) = element.clauses
+    return 'CAST(%s AS BINARY)' % compiler.process(clause, **kw)
+
+
+def exactly_equal(column, value):
+    """``column`` equals ``value`` byte for byte, on every database.
+
+    The plain equality stays (the indexes serve it); the binary images
+    must be equal too (see :class:`binary_image`).
+    """
+    value = sa.literal(value, type_=column.type)
+    return sa.and_(column == value,
+                   binary_image(column) == binary_image(value))
+
+
+_is = exactly_equal
+
+
+def effective_version(model=models.Service):
+    """SQL of the version a row counts as (see :mod:`records`)."""
+    return sa.case(
+        (sa.or_(model.version.is_(None),
+                model.version < records.LOWEST_VERSION),
+         records.LOWEST_VERSION),
+        else_=model.version)
+
+
+def _not_forced_down(model=models.Service, branch=None):
+    """NULL is not forced down (records.forced_down).
+
+    :param branch: None for both; FALSE_BRANCH or NULL_BRANCH for one of
+        the two, each an equality the min-version index serves (their OR
+        is served by the index only as far as ``deleted``).
+    """
+    if branch == FALSE_BRANCH:
+        return model.forced_down == sa.false()
+    if branch == NULL_BRANCH:
+        return model.forced_down.is_(None)
+    return sa.or_(model.forced_down == sa.false(),
+                  model.forced_down.is_(None))
+
+
+FALSE_BRANCH = 'false'
+NULL_BRANCH = 'null'
+
+
+def _counted(query_or_select, model=models.Service, counted_since=None,
+             branch=None):
     """Restrict to rows that count toward a minimum version.
 
     :param counted_since: a naive UTC datetime, or None. When given, rows
@@ -70,7 +141,7 @@ def _counted(query_or_select, model=models.Service, counted_since=None):
     """
     stmt = query_or_select.where(
         model.deleted == 0,
-        model.forced_down == sa.false())
+        _not_forced_down(model, branch))
     if counted_since is not None:
         stmt = stmt.where(
             last_heartbeat(model, default=counted_since) >= counted_since)
@@ -115,11 +186,13 @@ def service_get(context, service_id, for_update=False):
 
 @main_context_manager.reader
 def service_get_by_host_and_binary(context, host, binary):
+    # Two live rows cannot share a host and binary under the unique key;
+    # a table without it may still hold them: the newest one answers.
     row = context.session.execute(
         sa.select(models.Service).where(
-            models.Service.host == host,
-            models.Service.binary == binary,
-            _live())
+            _is(models.Service.host, host),
+            _is(models.Service.binary, binary),
+            _live()).order_by(models.Service.id.desc()).limit(1)
     ).scalar_one_or_none()
     if row is None:
         raise exception.ServiceNotFound(service='%s/%s' % (host, binary))
@@ -133,17 +206,16 @@ def service_get_all(context, binary=None, host=None, disabled=None,
     if not include_deleted:
         stmt = stmt.where(_live())
     if binary is not None:
-        stmt = stmt.where(models.Service.binary == binary)
+        stmt = stmt.where(_is(models.Service.binary, binary))
     if host is not None:
-        stmt = stmt.where(models.Service.host == host)
+        stmt = stmt.where(_is(models.Service.host, host))
     if disabled is not None:
         stmt = stmt.where(models.Service.disabled == sa.true()
                           if disabled else models.Service.disabled ==
                           sa.false())
     if forced_down is not None:
         stmt = stmt.where(models.Service.forced_down == sa.true()
-                          if forced_down else models.Service.forced_down ==
-                          sa.false())
+                          if forced_down else _not_forced_down())
     stmt = stmt.order_by(models.Service.binary, models.Service.host,
                          models.Service.id)
     return context.session.execute(stmt).scalars().all()
@@ -171,8 +243,24 @@ def service_destroy(context, service_id):
     return service_ref
 
 
-def _min_version_select(binary, exclude_host=None, counted_since=None):
-    """SELECT of the minimum counted version of binary (NULL: none)."""
+def _of_binary(stmt, binary, exclude_host=None):
+    stmt = stmt.where(_is(models.Service.binary, binary))
+    if exclude_host is not None:
+        # A row without a host is another host's.
+        stmt = stmt.where(sa.or_(
+            models.Service.host.is_(None),
+            sa.not_(_is(models.Service.host, exclude_host))))
+    return stmt
+
+
+def _min_version_select(binary, exclude_host=None, counted_since=None,
+                        branch=FALSE_BRANCH):
+    """SELECT of the lowest counted version of binary (NULL: none).
+
+    Of the rows of one ``forced_down`` branch (see :func:`_minimum_parts`).
+    Unknown versions below :data:`records.LOWEST_VERSION` come first; NULL
+    versions are left out (see :func:`_unknown_select`).
+    """
     if counted_since is None:
         # Every database answers MIN from the min-version index alone.
         stmt = sa.select(sa.func.min(models.Service.version))
@@ -184,11 +272,50 @@ def _min_version_select(binary, exclude_host=None, counted_since=None):
         stmt = sa.select(models.Service.version).where(
             models.Service.version.isnot(None)).order_by(
             models.Service.version).limit(1)
-    stmt = _counted(stmt, counted_since=counted_since).where(
-        models.Service.binary == binary)
-    if exclude_host is not None:
-        stmt = stmt.where(models.Service.host != exclude_host)
-    return stmt
+    stmt = _counted(stmt, counted_since=counted_since, branch=branch)
+    return _of_binary(stmt, binary, exclude_host)
+
+
+def _unknown_select(binary, exclude_host=None, counted_since=None,
+                    branch=FALSE_BRANCH):
+    """EXISTS of a counted row of binary with a NULL version."""
+    stmt = _counted(sa.select(models.Service.id),
+                    counted_since=counted_since, branch=branch).where(
+        models.Service.version.is_(None))
+    return sa.exists(_of_binary(stmt, binary, exclude_host))
+
+
+def _minimum_parts(binary, exclude_host=None, counted_since=None):
+    """The four columns :func:`_minimum` reads a binary's minimum from.
+
+    The lowest version and whether a NULL version is counted, for each
+    ``forced_down`` branch (false, NULL): four probes of the min-version
+    index, where one OR of both branches would walk every row of the
+    binary.
+    """
+    kw = {'exclude_host': exclude_host, 'counted_since': counted_since}
+    return [
+        _min_version_select(binary, branch=FALSE_BRANCH,
+                            **kw).scalar_subquery(),
+        _min_version_select(binary, branch=NULL_BRANCH,
+                            **kw).scalar_subquery(),
+        _unknown_select(binary, branch=FALSE_BRANCH, **kw),
+        _unknown_select(binary, branch=NULL_BRANCH, **kw),
+    ]
+
+
+def _minimum(parts):
+    """The minimum a binary counts as, from :func:`_minimum_parts`.
+
+    0: no counted row. A counted row of unknown version makes it
+    records.LOWEST_VERSION.
+    """
+    lows = [value for value in parts[:2] if value is not None]
+    lowest = min(lows) if lows else None
+    if any(parts[2:]) or (lowest is not None
+                          and lowest < records.LOWEST_VERSION):
+        return records.LOWEST_VERSION
+    return int(lowest or 0)
 
 
 @main_context_manager.reader
@@ -197,55 +324,65 @@ def service_get_minimum_version(context, binaries, counted_since=None):
 
     Deleted and forced-down rows never count, nor, with ``counted_since``,
     rows whose last heartbeat is older (see :func:`_counted`). A binary
-    with no such row maps to 0. Each binary is one scalar subquery, so
-    every database answers it with one probe of the min-version index
-    rather than a scan and GROUP BY.
+    with no such row maps to 0; a counted row of unknown version counts as
+    :data:`records.LOWEST_VERSION`. Each binary is four scalar subqueries
+    (see :func:`_minimum_parts`), so every database answers it with
+    probes of the min-version index rather than a scan and GROUP BY.
 
     :returns: dict of binary -> int
     """
     binaries = list(dict.fromkeys(binaries))
     if not binaries:
         return {}
-    columns = [_min_version_select(binary, counted_since=counted_since)
-               .scalar_subquery().label('m%d' % i)
-               for i, binary in enumerate(binaries)]
+    columns = []
+    for i, binary in enumerate(binaries):
+        columns.extend(
+            part.label('m%d_%d' % (i, j)) for j, part in enumerate(
+                _minimum_parts(binary, counted_since=counted_since)))
     row = context.session.execute(sa.select(*columns)).one()
-    return {binary: int(value or 0) for binary, value in zip(binaries, row)}
+    return {binary: _minimum(row[4 * i:4 * i + 4])
+            for i, binary in enumerate(binaries)}
 
 
 @main_context_manager.reader
 def service_get_minimum_version_of_others(context, binary, host,
                                           counted_since=None):
     """Minimum version of the counted rows of ``binary`` on other hosts."""
-    value = context.session.execute(
-        _min_version_select(binary, exclude_host=host,
-                            counted_since=counted_since)).scalar()
-    return int(value or 0)
+    row = context.session.execute(sa.select(*_minimum_parts(
+        binary, exclude_host=host, counted_since=counted_since))).one()
+    return _minimum(row)
 
 
 @main_context_manager.reader
 def service_get_at_minimum_version(context, binary, counted_since=None):
     """Counted rows of ``binary`` at its minimum version, in one statement.
 
-    These are the services holding an ``auto`` pin down.
+    These are the services holding an ``auto`` pin down; the rows of
+    unknown version when there are any.
     """
-    minimum = _min_version_select(
-        binary, counted_since=counted_since).scalar_subquery()
-    stmt = _counted(sa.select(models.Service),
-                    counted_since=counted_since).where(
-        models.Service.binary == binary,
-        models.Service.version == minimum,
-    ).order_by(models.Service.host)
+    effective = effective_version()
+    minimum = _of_binary(_counted(sa.select(sa.func.min(effective)),
+                                  counted_since=counted_since),
+                         binary).scalar_subquery()
+    stmt = _of_binary(_counted(sa.select(models.Service),
+                               counted_since=counted_since), binary).where(
+        effective == minimum,
+    ).order_by(models.Service.host, models.Service.id)
     return context.session.execute(stmt).scalars().all()
 
 
 @main_context_manager.reader
 def service_get_counted_older_than(context, binary, version,
                                    counted_since=None):
-    """Counted rows of ``binary`` whose version is below ``version``."""
-    stmt = _counted(sa.select(models.Service),
-                    counted_since=counted_since).where(
-        models.Service.binary == binary,
-        models.Service.version < version,
+    """Counted rows of ``binary`` whose version is below ``version``.
+
+    A row of unknown version counts as :data:`records.LOWEST_VERSION`.
+    """
+    if version <= records.LOWEST_VERSION:
+        return []
+    stmt = _of_binary(_counted(sa.select(models.Service),
+                               counted_since=counted_since), binary).where(
+        sa.or_(models.Service.version.is_(None),
+               models.Service.version < version),
     ).order_by(models.Service.version, models.Service.host)
     return context.session.execute(stmt).scalars().all()

@@ -57,6 +57,7 @@ from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import history
 from nova_versioning.objects import base
+from nova_versioning import records
 
 LOG = logging.getLogger(__name__)
 CONF = nv_conf.CONF
@@ -230,6 +231,10 @@ class Service(base.NovaVersioningObject):
 
     @staticmethod
     def _from_db_object(context, service, db_service):
+        # Rows are read by the rules of nova_versioning.records: a NULL
+        # version or report_count reads as 0 (an unknown version), NULL
+        # flags as false, a date the driver could not read (a MariaDB zero
+        # date) as older than any, a NULL uuid as unset.
         for name in service.fields:
             value = db_service[name]
             if name == 'deleted':
@@ -238,6 +243,12 @@ class Service(base.NovaVersioningObject):
                 value = 0
             elif name in ('disabled', 'forced_down'):
                 value = bool(value)
+            elif name == 'uuid' and value is None:
+                continue
+            elif (isinstance(service.fields[name], fields.DateTimeField)
+                  and value is not None
+                  and not isinstance(value, datetime.datetime)):
+                value = records.ZERO_DATE
             # Coerce as the field setter would (timezone-aware datetimes),
             # without its read-only check on id and version.
             value = service.fields[name].coerce(service, name, value)
@@ -451,15 +462,17 @@ class Service(base.NovaVersioningObject):
         """Refuse to register below the minimum of the other records.
 
         Runs inside the write transaction, so a refusal writes nothing.
-        The cached minimum of the binary answers unless this host's own
-        counted record may be the one holding it; then the exact minimum
-        of the other hosts is read.
+        The minimum of the binary is read fresh, never from the cache: with
+        several conductors another one may have admitted a newer record
+        since this process cached its answer. When this host's own counted
+        record may be the one holding it, the exact minimum of the other
+        hosts is read.
 
         :returns: the minimum the guard judged against (0: none).
         """
         binary = self.binary
         context = self._context
-        minver = _minimum_versions(context, [binary])[binary]
+        minver = _minimum_versions(context, [binary], fresh=True)[binary]
         if (own_record is not None and not own_record.forced_down
                 and (own_record.version or 0) <= minver):
             # (With the stale service policy a stale own record does not
@@ -474,10 +487,12 @@ class Service(base.NovaVersioningObject):
                       '%(host)s: its version %(thisver)s is older than the '
                       'minimum %(minver)s of the other %(binary)s services.',
                       {'action': 'update' if own_record else 'create',
-                       'binary': binary, 'host': self.host,
+                       'binary': binary,
+                       'host': records.printable(self.host),
                        'thisver': hist.describe(self.version),
                        'minver': hist.describe(minver)})
             raise exception.ServiceTooOld(
-                thisver=self.version, minver=minver, host=self.host,
+                thisver=self.version, minver=minver,
+                host=records.printable(self.host),
                 binary=binary, history=hist)
         return minver

@@ -40,6 +40,7 @@ import dataclasses
 
 from nova_versioning import exception
 from nova_versioning import history as nv_history
+from nova_versioning import records
 
 SOURCE_LATEST = 'latest'
 SOURCE_EXPLICIT = 'explicit'
@@ -444,7 +445,9 @@ def resolve(api, configured, history, minimum_version=None, hosts=(),
 
 def _hosts_text(hosts):
     hosts = list(hosts)
-    shown = ', '.join(hosts[:MAX_HOSTS_LOGGED])
+    # Host names come from the services table: escape control characters.
+    shown = ', '.join(records.printable(host)
+                      for host in hosts[:MAX_HOSTS_LOGGED])
     if len(hosts) > MAX_HOSTS_LOGGED:
         shown += ' and %d more' % (len(hosts) - MAX_HOSTS_LOGGED)
     return shown

@@ -34,6 +34,7 @@ from nova_versioning import context
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import history
 from nova_versioning import objects
+from nova_versioning.objects import base as obj_base
 from nova_versioning.objects import service as service_obj
 
 objects.register_all()
@@ -76,6 +77,8 @@ class TestCase(base.BaseTestCase):
         self.addCleanup(history.REGISTRY.clear)
         service_obj.Service.clear_min_version_cache()
         self.addCleanup(service_obj.Service.clear_min_version_cache)
+        # The indirection API is per process: no test leaves one behind.
+        self.addCleanup(obj_base.INDIRECTION.reset)
         self.context = context.get_admin_context()
 
     def flags(self, group=None, **kw):

@@ -189,7 +189,9 @@ def db_sync(version='head', engine=None):
     :returns: the SchemaState found before anything was written.
     :raises ForeignSchema: another project's schema; nothing is written.
         A Nova database (state NOVA) is returned as it is, unchanged.
+    :raises InvalidRevision: ``version`` is no revision of this code.
     """
+    check_revision(version)
     with _get_engine(engine).begin() as connection:
         state = _state(connection)
         if state.kind == NOVA:

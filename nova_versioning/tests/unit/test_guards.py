@@ -20,9 +20,9 @@ from nova_versioning.tests import base
 class OldestSupportedComputeTestsMixin(object):
     """Guard 2: control services refuse too-old computes."""
 
-    def _compute(self, host, release=None):
-        svc = objects.Service(self.context, host=host, binary='nova-compute',
-                              topic='compute')
+    def _compute(self, host, release=None, binary='nova-compute'):
+        svc = objects.Service(self.context, host=host, binary=binary,
+                              topic=binary[5:])
         if release is None:
             svc.create()
         else:
@@ -30,16 +30,38 @@ class OldestSupportedComputeTestsMixin(object):
                 svc.create()
         return svc
 
+    def _check(self):
+        return guards.check_oldest_supported_computes(self.context,
+                                                      'nova-conductor')
+
+    def _assert_refused(self, *hosts):
+        exc = self.assertRaises(exception.TooOldComputeService, self._check)
+        self.assertIn('these are still recorded: %s.' % ', '.join(hosts),
+                      str(exc))
+        return exc
+
     def test_no_computes(self):
-        self.assertEqual([], guards.check_oldest_supported_computes(
-            self.context, 'nova-conductor'))
+        # Other binaries as old as they come are not computes.
+        self._compute('sched', release='liberty', binary='nova-scheduler')
+        self._compute('cond', release='liberty', binary='nova-conductor')
+        self.assertEqual([], self._check())
+        # The same check refuses once a compute that old is recorded.
+        self._compute('ancient', release='liberty')
+        self._assert_refused('ancient (version 1 (liberty))')
 
     def test_supported_computes_pass(self):
-        # ocata (versions 4-5) is the oldest supported release.
+        # ocata (versions 4-5) is the oldest supported release: version 4
+        # passes, version 3 does not.
+        boundary = self._compute('below', release='3')
+        boundary.forced_down = True
+        boundary.save()
         self._compute('old-but-ok', release='4')
         self._compute('new')
-        self.assertEqual([], guards.check_oldest_supported_computes(
-            self.context, 'nova-conductor'))
+        self.assertEqual([], self._check())
+        boundary.forced_down = False
+        boundary.save()
+        exc = self._assert_refused('below (version 3 (newton))')
+        self.assertNotIn('old-but-ok', str(exc))
 
     def test_too_old_compute_refused_with_hosts_named(self):
         # Oldest first: each joins at or above the minimum of the others.
@@ -68,8 +90,13 @@ class OldestSupportedComputeTestsMixin(object):
         down.save()
         self.assertEqual(3, objects.Service.get_by_id(
             self.context, down.id).version)
-        self.assertEqual([], guards.check_oldest_supported_computes(
-            self.context, 'nova-conductor'))
+        self.assertEqual([], self._check())
+        # Back in the count, the forced-down one refuses; the deleted one
+        # never comes back.
+        down.forced_down = False
+        down.save()
+        exc = self._assert_refused('down (version 3 (newton))')
+        self.assertNotIn('gone (', str(exc))
 
     def test_ffu_workaround_warns_instead(self):
         self._compute('ancient', release='newton')

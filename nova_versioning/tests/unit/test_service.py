@@ -60,9 +60,10 @@ class _ServiceTestCase(base.DBTestCase):
             host='cond1', conf=self.conf, **kwargs)
 
     def compute(self, **kwargs):
+        kwargs.setdefault('host', 'c1')
         return service.RPCService(
             'nova-compute', 'compute', compute_manager.ComputeManager,
-            host='c1', conf=self.conf, **kwargs)
+            conf=self.conf, **kwargs)
 
     def record(self, host, binary='nova-compute', release=None, topic=None):
         svc = objects.Service(self.context, host=host, binary=binary,
@@ -450,6 +451,44 @@ class TestWithoutDatabaseAccess(_ServiceTestCase):
         svc.stop()
         self.assertIsNone(objects_base.NovaVersioningObject.indirection_api)
 
+    def test_stop_of_another_service_keeps_the_indirection_api(self):
+        # Two services in one process: a compute without database access
+        # and one with it (as the embedded fleet runs them).
+        svc = self.compute(db_access=False)
+        svc.prepare()
+        self.start(svc)
+        api = objects_base.NovaVersioningObject.indirection_api
+        self.assertIsNotNone(api)
+        other = self.compute(host='c2')
+        other.prepare()
+        other.start()
+        other.stop()
+        self.assertIs(api, objects_base.NovaVersioningObject.indirection_api)
+        # The compute still heartbeats through its conductor.
+        del self.conductor_endpoint.calls[:]
+        svc._report_state()
+        self.assertEqual([('object_action', 'Service', '_save')],
+                         self.conductor_endpoint.calls)
+        svc.stop()
+        self.assertIsNone(objects_base.NovaVersioningObject.indirection_api)
+
+    def test_two_services_without_database_access(self):
+        first = self.compute(db_access=False)
+        first.prepare()
+        self.start(first)
+        second = self.compute(host='c2', db_access=False)
+        second.prepare()
+        self.start(second)
+        self.assertEqual(2, objects_base.INDIRECTION.held)
+        first.stop()
+        self.assertEqual(1, objects_base.INDIRECTION.held)
+        self.assertIs(second.manager.client_apis['conductor'],
+                      objects_base.NovaVersioningObject.indirection_api.api)
+        second.stop()
+        second.stop()
+        self.assertEqual(0, objects_base.INDIRECTION.held)
+        self.assertIsNone(objects_base.NovaVersioningObject.indirection_api)
+
 
 class TestConductorLookupTimeout(_ServiceTestCase):
     """A minimum version lookup through the conductor is bounded."""
@@ -585,5 +624,5 @@ class TestStartupRefusal(base.TestCase):
         self.assert_refused(
             {'versioning': {'auto_refresh_interval': 'abc'}},
             "Invalid value 'abc' for option [versioning]/"
-            "auto_refresh_interval in %s: expected an integer of at least 0"
+            "auto_refresh_interval in %s: expected an integer from 0 to 86400"
             % os.path.join(self.tmp, 'conductor.conf'))

@@ -534,7 +534,7 @@ class TestBadOptionValue(_ReloadTestCase):
         svc.reset()
         self.assertEqual(
             [self.expected('auto_refresh_interval', 'abc',
-                           'an integer of at least 0', 3600)],
+                           'an integer from 0 to 86400', 3600)],
             self.errors())
         self.assertEqual([3600, 3600], self.intervals())
         self.assertIsNotNone(svc._refresher)
@@ -554,7 +554,7 @@ class TestBadOptionValue(_ReloadTestCase):
         svc.reset()
         self.assertEqual(
             [self.expected('auto_refresh_interval', '-5',
-                           'an integer of at least 0', 3600)],
+                           'an integer from 0 to 86400', 3600)],
             self.errors())
 
     def test_respawned_worker_starts_with_the_last_good_value(self):
@@ -571,7 +571,7 @@ class TestBadOptionValue(_ReloadTestCase):
         # Logged once, where the files were read; not again by the worker.
         self.assertEqual(
             [self.expected('auto_refresh_interval', 'abc',
-                           'an integer of at least 0', 1800)],
+                           'an integer from 0 to 86400', 1800)],
             self.errors())
         self.assertEqual({'compute': ('6.4', '6.4'),
                           'scheduler': ('2.2', '2.2')}, self.caps(svc))
@@ -583,7 +583,7 @@ class TestBadOptionValue(_ReloadTestCase):
         self.start(svc)
         self.assertEqual(
             [self.expected('auto_refresh_interval', 'abc',
-                           'an integer of at least 0', 0, 'the default')],
+                           'an integer from 0 to 86400', 0, 'the default')],
             self.errors())
         self.assertIsNone(svc._refresher)
         self.assertIsNotNone(svc._heartbeat)
@@ -595,7 +595,7 @@ class TestBadOptionValue(_ReloadTestCase):
         svc.reset()
         self.assertEqual(
             [self.expected('minimum_version_cache_ttl', 'soon',
-                           'an integer of at least 0', 30)],
+                           'an integer from 0 to 86400', 30)],
             self.errors())
         # Lookups, here and for the computes this conductor answers, work.
         self.upgrade_behind_the_cache('c2')
@@ -611,7 +611,7 @@ class TestBadOptionValue(_ReloadTestCase):
         svc.reset()
         self.assertEqual(
             [self.expected('stale_service_timeout', '1h',
-                           'an integer of at least 0', 0)],
+                           'an integer from 0 to 315360000', 0)],
             self.errors())
         self.assertEqual(('6.4', '6.4'), self.caps(svc)['compute'])
         self.assertEqual(6, objects.Service.get_minimum_version(
@@ -641,7 +641,7 @@ class TestBadOptionValue(_ReloadTestCase):
                                 self.conductor().prepare)
         self.assertEqual(
             "Invalid value 'abc' for option [versioning]/"
-            "auto_refresh_interval in %s: expected an integer of at least 0"
+            "auto_refresh_interval in %s: expected an integer from 0 to 86400"
             % self.path, str(exc))
         # Refused before anything was written.
         self.assertIsNone(objects.Service.get_by_host_and_binary(

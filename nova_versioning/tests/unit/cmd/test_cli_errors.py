@@ -21,7 +21,6 @@ PostgreSQL, against servers derived from the test database's own URL.
 import json
 import os
 import socket
-import time
 
 import sqlalchemy as sa
 import sqlalchemy.engine.url as sa_url
@@ -35,10 +34,6 @@ from nova_versioning.tests.unit.cmd import test_status
 
 MANAGE = 'nova-versioning-manage'
 STATUS = 'nova-versioning-status'
-
-# Well above a console script's start-up (about a second), well below one
-# oslo.db retry with the default options (10 s).
-QUICK = 8
 
 SYNC_HINT = ('its schema is not synced. Run: nova-versioning-manage '
              '--config-file %s db sync')
@@ -57,11 +52,6 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def _db_conf(self, url, extra=''):
         return self._conf('[DEFAULT]\nstate_path = %s\n[database]\n'
                           'connection = %s\n%s' % (self.tmp, url, extra))
-
-    def _timed(self, script, *args):
-        start = time.monotonic()
-        result = self._run(script, *args)
-        return result + (time.monotonic() - start,)
 
     def _unreachable_url(self):
         url = sa_url.make_url(self.db.url)
@@ -86,12 +76,12 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
     def _assert_quick_one_line(self, url, script, args, expected_code,
                                *texts):
         conf = self._db_conf(url)
-        code, out, err, elapsed = self._timed(script, '--config-file', conf,
-                                              *args)
+        # One line and no retry warning: the database was tried once (how
+        # long that takes is for the benchmarks, not for a unit test).
+        code, out, err = self._run(script, '--config-file', conf, *args)
         self.assertOneLineError(
             code, expected_code, err, '%s: error: Cannot use the database '
             'at [database]/connection ' % script, *texts)
-        self.assertLess(elapsed, QUICK, err)
         self.assertEqual('', out)
         password = self._password()
         if password:
@@ -145,14 +135,12 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def _assert_not_synced(self, script, *args):
         url = self._never_synced_url()
-        conf = self._db_conf(url)
-        code, out, err, elapsed = self._timed(
-            script, '--config-file', conf, *args)
+        code, out, err = self._run(
+            script, '--config-file', self._db_conf(url), *args)
         self.assertOneLineError(
             code, 1, err, '%s: error: The database at [database]/connection '
             % script, 'has no services table', SYNC_HINT % conf)
         self.assertNotIn('no such table', err)
-        self.assertLess(elapsed, QUICK, err)
         # Nothing was created on the way.
         engine = sa.create_engine(url)
         self.addCleanup(engine.dispose)
@@ -163,6 +151,11 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def test_never_synced_service_list(self):
         self._assert_not_synced(MANAGE, 'service', 'list')
+
+    def test_never_synced_conductor_start(self):
+        # One line on every backend (PostgreSQL's "relation does not
+        # exist" used to end in a traceback), and no record, no table.
+        self._assert_not_synced('nova-versioning-conductor')
 
     def test_never_synced_service_force_down(self):
         self._assert_not_synced(MANAGE, 'service', 'force-down', 'h1',
@@ -182,6 +175,7 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
                           1, 'Service versions known to the history': 1,
                           'Stale service records': 1,
                           'RPC version pins': 1,
+                          'Odd service records': 1,
                           '[upgrade_levels] configuration': 0}, results)
 
     def test_db_sync_then_commands(self):
@@ -233,6 +227,7 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
             'Service versions known to the history': 0,
             'Stale service records': 0,
             'RPC version pins': 0,
+            'Odd service records': 0,
             '[upgrade_levels] configuration': 0}), self._upgrade_check())
 
     def test_upgrade_check_compute_too_old(self):
@@ -253,20 +248,19 @@ class RetriesTestCase(test_status.CLIMixin, base.TestCase):
     def _unreachable(self, extra=''):
         conf = self._conf('[database]\nconnection = mysql+pymysql://u:p@'
                           '127.0.0.1:%d/d\n%s' % (closed_port(), extra))
-        start = time.monotonic()
         code, out, err = self._run(MANAGE, '--config-file', conf, 'db',
                                    'version')
-        return code, err.splitlines(), time.monotonic() - start
+        return code, err.splitlines()
 
     def test_default_is_one_attempt(self):
-        code, lines, elapsed = self._unreachable()
+        code, lines = self._unreachable()
         self.assertEqual(1, code)
+        # No "SQL connection failed. N attempts left." line: one attempt.
         self.assertEqual(1, len(lines), lines)
         self.assertIn('the database server is unreachable', lines[0])
-        self.assertLess(elapsed, QUICK)
 
     def test_max_retries_in_the_config_file_is_honoured(self):
-        code, lines, elapsed = self._unreachable(
+        code, lines = self._unreachable(
             'max_retries = 2\nretry_interval = 1\n')
         self.assertEqual(1, code)
         # One warning per retry, then the error.
@@ -275,7 +269,6 @@ class RetriesTestCase(test_status.CLIMixin, base.TestCase):
         self.assertIn('SQL connection failed. 1 attempts left.', lines[1])
         self.assertTrue(lines[2].startswith('nova-versioning-manage: error: '
                                             'Cannot use the database'))
-        self.assertGreaterEqual(elapsed, 2)
 
 
 class ArgumentErrorsTestCase(test_status.CLIMixin, base.TestCase):
@@ -393,13 +386,13 @@ class BadValueTestCase(test_status.CLIMixin, base.TestCase):
         self._assert('[versioning]\nstale_service_timeout = abc\n',
                      "Invalid value 'abc' for option "
                      "[versioning]/stale_service_timeout in %s: "
-                     "expected an integer of at least 0")
+                     "expected an integer from 0 to 315360000")
 
     def test_out_of_range(self):
         self._assert('[versioning]\nstale_service_timeout = -5\n',
                      "Invalid value '-5' for option "
                      "[versioning]/stale_service_timeout in %s: "
-                     "expected an integer of at least 0")
+                     "expected an integer from 0 to 315360000")
 
     def test_boolean(self):
         self._assert('[workarounds]\n'

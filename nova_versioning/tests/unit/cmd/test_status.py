@@ -183,6 +183,7 @@ class FleetMixin(object):
                  'stale': [],
                  'forced_down': []},
             ],
+            'odd_records': [],
         }
 
     def stale_details(self, manage='nova-versioning-manage'):
@@ -349,6 +350,7 @@ class StatusDBTestsMixin(FleetMixin):
              HISTORY_DETAILS),
             ('Stale service records', Code.WARNING, self.stale_details()),
             ('RPC version pins', Code.WARNING, self.PINS_DETAILS),
+            ('Odd service records', Code.SUCCESS, None),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
         out = self.useFixture(fixtures.MonkeyPatch('sys.stdout',
@@ -394,6 +396,7 @@ class StatusDBTestsMixin(FleetMixin):
              HISTORY_DETAILS),
             ('Stale service records', Code.SUCCESS, None),
             ('RPC version pins', Code.SUCCESS, None),
+            ('Odd service records', Code.SUCCESS, None),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
 
@@ -440,6 +443,7 @@ class StatusDBTestsMixin(FleetMixin):
              not_checked),
             ('Stale service records', Code.WARNING, not_checked),
             ('RPC version pins', Code.WARNING, not_checked),
+            ('Odd service records', Code.WARNING, not_checked),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
 
@@ -731,6 +735,8 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                      'nova-versioning-manage --config-file %s' % conf)},
                 {'check': 'RPC version pins', 'result': 1,
                  'details': self.PINS_DETAILS},
+                {'check': 'Odd service records', 'result': 0,
+                 'details': None},
                 {'check': '[upgrade_levels] configuration', 'result': 0,
                  'details': None},
             ]}, json.loads(out))

@@ -48,3 +48,56 @@ class TestObjectVersions(base.TestCase):
     def test_registered_as_attribute(self):
         self.assertIs(obj_base.NovaVersioningObjectRegistry.obj_classes()[
             'Service'][0], objects.Service)
+
+
+class TestVersionComparison(base.TestCase):
+
+    def test_compared_as_numbers(self):
+        self.assertLess(obj_base.parse_object_version('1.9'),
+                        obj_base.parse_object_version('1.10'))
+        self.assertEqual((2, 0), obj_base.parse_object_version('2.0'))
+
+    def test_malformed_is_one_line(self):
+        for value in ('6.' + '9' * 5000, 'abc', '', '-1.0', '1.\u00b2',
+                      '1', '1.0.0', None, ['1', '0'], '1.0\n'):
+            exc = self.assertRaises(ValueError,
+                                    obj_base.parse_object_version, value)
+            self.assertNotIn('\n', str(exc))
+            self.assertLess(len(str(exc)), 200)
+
+    def test_newest_registered_version_is_exposed(self):
+        registry = obj_base.NovaVersioningObjectRegistry()
+
+        class Thing(obj_base.NovaVersioningObject):
+            VERSION = '1.9'
+
+        class Thing10(obj_base.NovaVersioningObject):
+            VERSION = '1.10'
+            obj_name = classmethod(lambda cls: 'Thing')
+
+        self.addCleanup(lambda: delattr(objects, 'Thing')
+                        if hasattr(objects, 'Thing') else None)
+        registry.registration_hook(Thing, 0)
+        registry.registration_hook(Thing10, 0)
+        self.assertIs(Thing10, objects.Thing)
+        registry.registration_hook(Thing, 0)
+        self.assertIs(Thing10, objects.Thing)
+
+
+class TestIndirectionUsers(base.TestCase):
+
+    def test_latest_held_api_until_all_released(self):
+        users = obj_base.IndirectionUsers(type('Base', (), {}))
+        first = users.use('a')
+        second = users.use('b')
+        self.assertEqual('b', users._base_cls.indirection_api)
+        users.release(second)
+        self.assertEqual('a', users._base_cls.indirection_api)
+        second = users.use('b')
+        users.release(first)
+        users.release(first)
+        self.assertEqual('b', users._base_cls.indirection_api)
+        users.release(second)
+        users.release(None)
+        self.assertIsNone(users._base_cls.indirection_api)
+        self.assertEqual(0, users.held)

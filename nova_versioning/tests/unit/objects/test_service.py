@@ -525,29 +525,51 @@ class ServiceDBTestsMixin(object):
         h2.save()
         self.assertEqual(6, self._min())
 
-    def test_registrations_inside_ttl_share_one_minimum_query(self):
+    def test_each_registration_reads_the_minimum_fresh(self):
         self._registered_elsewhere('h0', release='pike')
         self.sql.reset()
         for i in range(1, 11):
             self._create('h%d' % i)
-        # The first guard reads the minimum; the other nine use the cache,
-        # which creates never invalidate (they cannot lower a minimum).
-        self.assertEqual(1, len(self.sql.minimum_queries()))
+        # Every guard reads the minimum (one probe each); its answer
+        # replaces the cached one, which the lookups then use.
+        self.assertEqual(10, len(self.sql.minimum_queries()))
         self.assertEqual(6, self._min())
-        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(10, len(self.sql.minimum_queries()))
+
+    def test_guard_does_not_trust_a_cached_minimum(self):
+        # This process cached ocata as the minimum; another conductor has
+        # since upgraded that host's record to queens.
+        old = self._registered_elsewhere('h0', release='ocata')
+        self.flags(minimum_version_cache_ttl=300, group='versioning')
+        self.assertEqual(5, self._min())
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.text('UPDATE services SET version = 7 '
+                                 'WHERE id = :id'), {'id': old.id})
+        self.assertEqual(5, self._min())
+        # A pike compute is older than every other one: refused, although
+        # the cached minimum (ocata) would have admitted it.
+        exc = self.assertRaises(exception.ServiceTooOld, self._create, 'h1',
+                                release='pike')
+        self.assertEqual((6, 7), (exc.thisver, exc.minver))
+        self.assertEqual(['h0'], [s.host for s in objects.Service.get_all(
+            self.context)])
 
     # -- the first registration of a binary seeds the cache ------------------
 
     def test_first_registration_seeds_the_minimum(self):
         # A startup storm on an empty table: the first guard reads 0 (not
-        # cached); its record's version is then the minimum, so neither
-        # the next registrations nor the lookups read it again.
+        # cached); its record's version is then the minimum, so the
+        # lookups do not read it again (each guard reads fresh).
         self._create('h0', release='pike')
+        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(6, service_obj.MIN_VERSION_CACHE.peek(C))
+        self.assertEqual(6, self._min())
         self.assertEqual(1, len(self.sql.minimum_queries()))
         for i in range(1, 6):
             self._create('h%d' % i)
+        self.assertEqual(6, len(self.sql.minimum_queries()))
         self.assertEqual(6, self._min())
-        self.assertEqual(1, len(self.sql.minimum_queries()))
+        self.assertEqual(6, len(self.sql.minimum_queries()))
         self.assertEqual(6, service_obj.MIN_VERSION_CACHE.peek(C))
 
     def test_seed_is_per_binary(self):

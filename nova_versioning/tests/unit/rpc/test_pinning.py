@@ -284,13 +284,35 @@ def _stances(hist, value, minimum):
     return (False, True) if is_auto or newer else (False,)
 
 
-def _scenarios():
+def _is_auto(value):
+    return value in COMMON and COMMON[value] == ('auto', None)
+
+
+def _minimums(hist, value):
+    """The minimums worth resolving ``value`` with.
+
+    auto depends on the minimum: every one. Its other spellings are auto
+    once parsed (parse_pin's cases show it): once, with the oldest
+    minimum. Any other value ignores the minimum: once, with receivers
+    newer than the history and the default stance, which is where
+    ignoring it matters (auto would refuse there).
+    """
+    if value == 'auto':
+        return MINIMUMS[hist]
+    if _is_auto(value):
+        return [1]
+    return [MINIMUMS[hist][-1]]
+
+
+def _resolve_scenarios():
     scenarios = []
     for hist, by_api in VALUES.items():
         for api, values in by_api.items():
             for value in list(COMMON) + list(values):
-                for minimum in MINIMUMS[hist]:
-                    for stance in _stances(hist, value, minimum):
+                for minimum in _minimums(hist, value):
+                    stances = (_stances(hist, value, minimum)
+                               if value == 'auto' else (False,))
+                    for stance in stances:
                         name = '%s-%s-%r-min%s%s' % (
                             hist, api, value, minimum,
                             '-newer-expected' if stance else '')
@@ -302,9 +324,26 @@ def _scenarios():
     return scenarios
 
 
-class TestResolveEveryCombination(base.TestCase):
+def _parse_scenarios():
+    # parse_pin takes no minimum: one case per history, API and value.
+    scenarios = []
+    for hist, by_api in VALUES.items():
+        for api, values in by_api.items():
+            for value in list(COMMON) + list(values):
+                # Any minimum the value resolves with gives its source and,
+                # but for auto, its cap.
+                minimum = MINIMUMS[hist][-1]
+                scenarios.append(('%s-%s-%r' % (hist, api, value), {
+                    'hist': hist, 'api': api, 'value': value,
+                    'expected': _expected(hist, api, value, minimum,
+                                          True)}))
+    return scenarios
 
-    scenarios = _scenarios()
+
+class TestResolveEveryCombination(base.TestCase):
+    """pinning.resolve over every value, minimum and stance that matter."""
+
+    scenarios = _resolve_scenarios()
 
     def _resolve(self):
         return pinning.resolve(self.api, self.value,
@@ -351,6 +390,12 @@ class TestResolveEveryCombination(base.TestCase):
                                     binary='nova-%s' % self.api,
                                     **expected),
                 decision)
+
+
+class TestParsePinEveryValue(base.TestCase):
+    """pinning.parse_pin over every value of every history and API."""
+
+    scenarios = _parse_scenarios()
 
     def test_parse_pin(self):
         expected = self.expected
