@@ -48,8 +48,9 @@ def too_old_terms(history, minimum, conf=None):
 
 def describe_hosts(history, found):
     """"host (version N (release)), ..." of the records."""
-    return ', '.join('%s (version %s)' % (records.printable(record.host),
-                                          describe_version(history, record.version))
+    return ', '.join('%s (version %s)'
+                     % (records.printable(record.host),
+                        describe_version(history, record.version))
                      for record in found)
 
 

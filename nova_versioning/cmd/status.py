@@ -529,7 +529,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             % ('; '.join('%s on host %s: %s'
                          % (records.printable(record.binary),
                             records.printable(record.host), problem)
-                         for record, problem in odd), MANAGE))
+                         for record, problem in odd), self._manage()))
 
     _upgrade_checks = (
         ('Database schema', _check_schema),

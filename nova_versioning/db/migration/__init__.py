@@ -179,6 +179,24 @@ def adopt_legacy_revision(connection):
     return state.revision
 
 
+def check_revision(version):
+    """Raise InvalidRevision unless ``version`` names a known revision.
+
+    Checked before anything connects, so a mistyped ``--version`` is one
+    line naming the revisions this code knows.
+    """
+    script = _script()
+    try:
+        found = script.get_revisions(version)
+    except Exception:
+        found = None
+    if not found and version not in ('head', 'heads'):
+        known = [rev.revision for rev in reversed(list(
+            script.walk_revisions()))]
+        raise exception.InvalidRevision(
+            value=version, known=', '.join(known) or 'none')
+
+
 def db_sync(version='head', engine=None):
     """Upgrade the schema to ``version`` (default: the newest).
 

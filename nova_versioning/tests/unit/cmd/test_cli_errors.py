@@ -135,8 +135,8 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
     def _assert_not_synced(self, script, *args):
         url = self._never_synced_url()
-        code, out, err = self._run(
-            script, '--config-file', self._db_conf(url), *args)
+        conf = self._db_conf(url)
+        code, out, err = self._run(script, '--config-file', conf, *args)
         self.assertOneLineError(
             code, 1, err, '%s: error: The database at [database]/connection '
             % script, 'has no services table', SYNC_HINT % conf)
