@@ -165,13 +165,14 @@ def get_cells(conf):
         rows = pool.submit(_run, url, timeout, read).result(timeout)
     except futures.TimeoutError:
         raise exception.CellsUnavailable(
-            what='the API database at [api_database]/connection %r'
-                 % _masked(url),
+            what='the API database at [api_database]/connection %s'
+                 % exception.shown(_masked(url)),
             reason='no answer within %s s ([cells]/timeout)' % timeout)
     except Exception as exc:
         raise exception.CellsUnavailable(
-            what='the API database at [api_database]/connection %r'
-                 % _masked(url), reason=_describe_failure(exc))
+            what='the API database at [api_database]/connection %s'
+                 % exception.shown(_masked(url)),
+            reason=exception.shown(_describe_failure(exc), limit=300))
     finally:
         pool.shutdown(wait=False)
     return [Cell(uuid=row.uuid, name=row.name,

@@ -110,8 +110,8 @@ class NovaCellsTestsMixin(object):
 
     def _run(self, script, *args, conf_file=None):
         module = {'manage': 'manage', 'status': 'status'}[script]
-        code = ('import sys; from nova_versioning.cmd import %s as m; '
-                'sys.exit(m.main())' % module)
+        code = ('import sys; import nova_versioning.cmd as m; '
+                'sys.exit(m.%s_main())' % module)
         proc = subprocess.run(
             [sys.executable, '-c', code, '--config-file',
              conf_file or self._conf_file()] + list(args),

@@ -89,8 +89,8 @@ class NovaRulesTestsMixin(object):
         return path
 
     def _status(self, *args):
-        code = ('import sys; from nova_versioning.cmd import status; '
-                'sys.exit(status.main())')
+        code = ('import sys; import nova_versioning.cmd as m; '
+                'sys.exit(m.status_main())')
         proc = subprocess.run(
             [sys.executable, '-c', code, '--config-file',
              self._conf_file()] + list(args),

@@ -248,8 +248,8 @@ class CellsTestsMixin(object):
             f.write('[database]\nconnection = %s\n' % self.cell_urls['cell1'])
             if api:
                 f.write('[api_database]\nconnection = %s\n' % self.api_url)
-        script = ('import sys; from nova_versioning.cmd import %s as m; '
-                  'sys.exit(m.main())' % module)
+        script = ('import sys; import nova_versioning.cmd as m; '
+                  'sys.exit(m.%s_main())' % module)
         proc = subprocess.run(
             [sys.executable, '-c', script, '--config-file', conf] +
             list(args), capture_output=True, text=True, timeout=120,

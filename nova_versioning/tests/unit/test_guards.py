@@ -36,7 +36,8 @@ class OldestSupportedComputeTestsMixin(object):
 
     def _assert_refused(self, *hosts):
         exc = self.assertRaises(exception.TooOldComputeService, self._check)
-        self.assertIn('these are still recorded: %s.' % ', '.join(hosts),
+        self.assertIn('these nova-compute services are older: %s.'
+                      % ', '.join(hosts),
                       str(exc))
         return exc
 

@@ -218,14 +218,22 @@ class TestStart(_ReloadTestCase):
     def test_first_worker_resolves_before_serving(self):
         svc = self.conductor()
         svc.prepare()
-        self.records.records[:] = []
+        order = []
+        resolve_pins = svc.resolve_pins
+        serve = svc._serve
+
+        def resolving(*args, **kwargs):
+            order.append('resolve')
+            return resolve_pins(*args, **kwargs)
+
+        def serving():
+            order.append('serve')
+            return serve()
+
+        svc.resolve_pins = resolving
+        svc._serve = serving
         self.start(svc)
-        messages = self.records.messages()
-        serving = [i for i, m in enumerate(messages)
-                   if m.startswith('nova-conductor on cond1 serving')]
-        decided = [i for i, m in enumerate(messages)
-                   if m.startswith('compute RPC version cap')]
-        self.assertLess(decided[0], serving[0])
+        self.assertEqual(['resolve', 'serve'], order[:2])
 
     def test_fails_without_a_previous_pin(self):
         svc = self.conductor()

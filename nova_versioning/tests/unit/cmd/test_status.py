@@ -372,9 +372,8 @@ class StatusDBTestsMixin(FleetMixin):
              'your cell is 3 and the oldest supported service level is 4. '
              'These are older: c-down (version 3 (newton)). A conductor of '
              'this release refuses to start next to them. Upgrade them, or '
-             'if they are gone run: nova-versioning-manage --config-file '
-             '<file> service delete c-down nova-compute (or service '
-             'force-down).'),
+             'if they are gone run: nova-versioning-manage service delete '
+             'c-down nova-compute (or service force-down).'),
             results['Computes older than the oldest supported release'])
         # c-down (fresh, newton) now holds the compute pin, not c-stale.
         self.assertEqual(Code.SUCCESS, results['Stale service records'][0])

@@ -36,8 +36,8 @@ from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import objects
 from nova_versioning.tests import base
 
-SCRIPT = ('import sys; from nova_versioning.cmd import manage; '
-          'sys.exit(manage.main())')
+SCRIPT = ('import sys; import nova_versioning.cmd as m; '
+          'sys.exit(m.manage_main())')
 
 # Nova's alembic head in nova 34.0.0.
 NOVA_REVISION = 'ab450ba04102'
