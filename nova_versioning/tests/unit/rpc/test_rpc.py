@@ -260,15 +260,8 @@ class SendCheckHookTestCase(base.TestCase):
                     '1.1.x', '1.2.x', '1.x', '2', ' 1.2']
         for cap in (None, '1.2', '1.2.1', '2.0', '1.10', '1.2.0'):
             for version in versions:
-                theirs = self.outcome_of(oslo_utils.version_is_compatible,
-                                         cap, version)
-                ours = self.outcome_of(rpc.version_is_compatible, cap,
-                                       version)
+                outcome = TestCappedClient.outcome
+                theirs = outcome(oslo_utils.version_is_compatible, cap,
+                                 version)
+                ours = outcome(rpc.version_is_compatible, cap, version)
                 self.assertEqual(theirs, ours, (cap, version))
-
-    @staticmethod
-    def outcome_of(fn, *args):
-        try:
-            return fn(*args)
-        except Exception as exc:
-            return type(exc)
