@@ -25,33 +25,18 @@ history provider reads, and the Nova version they came from. With
 """
 
 import argparse
-import importlib.metadata
 import json
 import os
 import sys
+
+from nova_versioning.histories import nova_tables
 
 TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
                       'nova_versioning', 'histories', 'nova_snapshot.json')
 
 
 def snapshot():
-    from nova.compute import rpcapi
-    from nova.objects import service
-
-    return {
-        'nova_version': importlib.metadata.version('nova'),
-        'tables': {
-            'service_version': service.SERVICE_VERSION,
-            'service_version_history': [
-                dict(entry) for entry in service.SERVICE_VERSION_HISTORY],
-            'service_version_aliases': dict(
-                service.SERVICE_VERSION_ALIASES),
-            'oldest_supported_service_version':
-                service.OLDEST_SUPPORTED_SERVICE_VERSION,
-            'compute_version_aliases': dict(
-                rpcapi.ComputeAPI.VERSION_ALIASES),
-        },
-    }
+    return nova_tables.imported()
 
 
 def render(data):

@@ -51,6 +51,7 @@ import os
 from oslo_log import log as logging
 
 from nova_versioning import exception
+from nova_versioning.histories import nova_tables
 from nova_versioning import history as nv_history
 
 LOG = logging.getLogger(__name__)
@@ -67,18 +68,7 @@ RULES = nv_history.HistoryRules(
     explicit_versions=nv_history.KNOWN,
     product='Nova')
 
-# (module file under the nova package, class or None, name) of each table.
-_TABLES = {
-    'service_version': ('objects/service.py', None, 'SERVICE_VERSION'),
-    'service_version_history': ('objects/service.py', None,
-                                'SERVICE_VERSION_HISTORY'),
-    'service_version_aliases': ('objects/service.py', None,
-                                'SERVICE_VERSION_ALIASES'),
-    'oldest_supported_service_version': (
-        'objects/service.py', None, 'OLDEST_SUPPORTED_SERVICE_VERSION'),
-    'compute_version_aliases': ('compute/rpcapi.py', 'ComputeAPI',
-                                'VERSION_ALIASES'),
-}
+_TABLES = nova_tables.TABLES
 
 
 class NovaTablesUnreadable(Exception):

@@ -34,10 +34,11 @@ Nova reads the minimum through ``objects.Service.get_minimum_version``
 the rest of each call is Nova's own code.
 """
 
-import importlib.metadata
 import json
 import sys
 from unittest import mock
+
+from nova_versioning.histories import nova_tables
 
 
 def _message(logger_mock):
@@ -92,23 +93,12 @@ def main(argv):
     rpcapi._ROUTER = None
     conf.clear_override('compute', group='upgrade_levels')
 
-    json.dump({
-        'nova_version': importlib.metadata.version('nova'),
-        'tables': {
-            'service_version': service.SERVICE_VERSION,
-            'service_version_history': [
-                dict(entry) for entry in service.SERVICE_VERSION_HISTORY],
-            'service_version_aliases': dict(
-                service.SERVICE_VERSION_ALIASES),
-            'oldest_supported_service_version':
-                service.OLDEST_SUPPORTED_SERVICE_VERSION,
-            'compute_version_aliases': dict(
-                rpcapi.ComputeAPI.VERSION_ALIASES),
-        },
-        'auto': auto,
-        'old_compute': old_compute,
-        'pins': pins,
-    }, sys.stdout)
+    json.dump(dict(
+        nova_tables.imported(),
+        auto=auto,
+        old_compute=old_compute,
+        pins=pins,
+    ), sys.stdout)
     return 0
 
 
