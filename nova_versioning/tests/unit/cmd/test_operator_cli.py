@@ -31,6 +31,7 @@ from nova_versioning.cmd import cli
 from nova_versioning.db import drivers
 from nova_versioning.grenade import svg
 from nova_versioning.tests import base
+from nova_versioning.tests.unit.cmd import test_status
 
 BIN_DIR = os.path.dirname(sys.executable)
 MANAGE = 'nova-versioning-manage'
@@ -393,12 +394,8 @@ class ReloadSigtermFilterTestCase(base.TestCase):
             'Caught SIGTERM signal, graceful exiting of service %s')))
 
 
-class OperatorCLIDBTestsMixin(object):
+class OperatorCLIDBTestsMixin(test_status.CLIMixin):
     """The convention on a synced database of each backend."""
-
-    def setUp(self):
-        super().setUp()
-        self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def _conf(self, url):
         path = os.path.join(self.tmp, 'nova_versioning.conf')
@@ -406,12 +403,6 @@ class OperatorCLIDBTestsMixin(object):
             f.write('[DEFAULT]\nstate_path = %s\n[database]\nconnection = '
                     '%s\n' % (self.tmp, url))
         return path
-
-    def _run(self, script, *args):
-        proc = subprocess.run([os.path.join(BIN_DIR, script)] + list(args),
-                              capture_output=True, text=True, timeout=120,
-                              cwd=self.tmp)
-        return proc.returncode, proc.stdout, proc.stderr
 
     def test_url_without_driver(self):
         url = sa_url.make_url(self.db.url)
