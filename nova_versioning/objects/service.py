@@ -139,8 +139,9 @@ def _minimum_versions(context, binaries, fresh=False):
     timeout = _option('stale_service_timeout')
     # The timeout is the cache's scope: a reload that changes it forgets
     # the minimums read with the previous one.
-    return MIN_VERSION_CACHE.get_multi(binaries, _loader(context, timeout),
-                                       scope=timeout, fresh=fresh)
+    return MIN_VERSION_CACHE.get_multi(
+        binaries, lambda missing: _loader(context, timeout)(missing),
+        scope=timeout, fresh=fresh)
 
 
 # Engine -> its schema is Nova's: asked once per engine, before the first
@@ -172,8 +173,11 @@ def _minimum_version(context, binary, fresh=False):
     # cache without its lock when it can be.
     validate_binary(binary)
     timeout = _option('stale_service_timeout')
-    return MIN_VERSION_CACHE.get(binary, _loader(context, timeout),
-                                 scope=timeout, fresh=fresh)
+    # Which database to read ([api_database] or not) is looked up only on
+    # a miss: a cached answer costs no configuration read for it.
+    return MIN_VERSION_CACHE.get(
+        binary, lambda missing: _loader(context, timeout)(missing),
+        scope=timeout, fresh=fresh)
 
 
 @base.NovaVersioningObjectRegistry.register
