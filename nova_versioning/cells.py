@@ -45,6 +45,7 @@ import sqlalchemy.engine.url as sa_url
 
 from nova_versioning.conf import cells as cells_conf
 from nova_versioning.db import api as db_api
+from nova_versioning.db import lean
 from nova_versioning.db import models
 from nova_versioning import exception
 
@@ -134,8 +135,27 @@ class Engines(object):
 ENGINES = Engines()
 
 
+class Query(object):
+    """A prepared statement and its parameters, read on the lean path.
+
+    Given to :func:`scatter` instead of a function, it is read on a held
+    connection of each cell (:mod:`nova_versioning.db.lean`): one round
+    trip, the statement compiled once per engine. ``convert`` makes the
+    answer of a cell from its rows.
+    """
+
+    def __init__(self, statement, parameters, convert=list):
+        self.statement = statement
+        self.parameters = parameters
+        self.convert = convert
+
+
 def _run(url, timeout, fn):
-    with ENGINES.get(url, timeout).connect() as connection:
+    engine = ENGINES.get(url, timeout)
+    if isinstance(fn, Query):
+        return fn.convert(lean.read_engine(engine, fn.statement,
+                                           fn.parameters))
+    with engine.connect() as connection:
         return fn(connection)
 
 
@@ -145,20 +165,19 @@ def _describe_failure(exc):
     return text.split(' (Background on this error')[0]
 
 
+_CELLS_SELECT = sa.select(
+    _MAPPINGS.c.uuid, _MAPPINGS.c.name,
+    _MAPPINGS.c.database_connection).where(
+    _MAPPINGS.c.uuid != CELL0_UUID).order_by(_MAPPINGS.c.id)
+
+
 def get_cells(conf):
     """The cells mapped in the API database, cell0 excepted, by id.
 
     :raises CellsUnavailable: the API database did not answer in time.
     """
     timeout = conf.cells.timeout
-
-    def read(connection):
-        return connection.execute(
-            sa.select(_MAPPINGS.c.uuid, _MAPPINGS.c.name,
-                      _MAPPINGS.c.database_connection).where(
-                _MAPPINGS.c.uuid != CELL0_UUID).order_by(
-                _MAPPINGS.c.id)).all()
-
+    read = Query(_CELLS_SELECT, {})
     url = conf.api_database.connection
     pool = futures.ThreadPoolExecutor(max_workers=1)
     try:
@@ -240,6 +259,28 @@ def gather(conf, fn, cells=None):
 # -- queries ------------------------------------------------------------------
 
 
+def _prepared_minimum(shape):
+    """The statement of :func:`minimum_versions` (one cell), prepared.
+
+    :param shape: (number of binaries, stale filter or not); parameters
+        ``b0``, ``b1``... and ``since``.
+    """
+    count, stale = shape
+    since = sa.bindparam('since', type_=sa.DateTime) if stale else None
+    return sa.select(*[db_api._min_version_select(
+        sa.bindparam('b%d' % i, type_=sa.String),
+        counted_since=since).scalar_subquery().label('m%d' % i)
+        for i in range(count)])
+
+
+_MINIMUM_STATEMENTS = lean.Prepared(_prepared_minimum)
+
+
+def _minimum_row(rows):
+    (row,) = rows
+    return [int(value or 0) for value in row]
+
+
 def minimum_versions(conf, binaries, counted_since=None):
     """{binary: minimum counted version across every cell} (0: none).
 
@@ -249,14 +290,12 @@ def minimum_versions(conf, binaries, counted_since=None):
     binaries = list(dict.fromkeys(binaries))
     if not binaries:
         return {}
-
-    def read(connection):
-        columns = [db_api._min_version_select(
-            binary, counted_since=counted_since).scalar_subquery().label(
-            'm%d' % i) for i, binary in enumerate(binaries)]
-        row = connection.execute(sa.select(*columns)).one()
-        return [int(value or 0) for value in row]
-
+    params = {'b%d' % i: binary for i, binary in enumerate(binaries)}
+    if counted_since is not None:
+        params['since'] = counted_since
+    read = Query(_MINIMUM_STATEMENTS((len(binaries),
+                                      counted_since is not None)),
+                 params, convert=_minimum_row)
     result = {binary: 0 for binary in binaries}
     for values in gather(conf, read).values():
         for binary, value in zip(binaries, values):

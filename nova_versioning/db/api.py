@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext import compiler as sa_compiler
 from sqlalchemy.sql import functions as sa_functions
 
+from nova_versioning.db import lean
 from nova_versioning.db import models
 from nova_versioning import exception
 from nova_versioning import records
@@ -58,7 +59,7 @@ def last_heartbeat(model=models.Service, default=None):
     """
     columns = [model.last_seen_up, model.updated_at, model.created_at]
     if default is not None:
-        columns.append(sa.literal(default, type_=sa.DateTime))
+        columns.append(_bound(default, sa.DateTime))
     return sa.func.coalesce(*columns)
 
 
@@ -87,13 +88,21 @@ def _binary_image_mysql(element, compiler, **kw):
     return 'CAST(%s AS BINARY)' % compiler.process(clause, **kw)
 
 
+def _bound(value, type_):
+    """``value`` as a bound parameter (a bindparam stays as it is)."""
+    if isinstance(value, sa.sql.elements.BindParameter):
+        return value
+    return sa.literal(value, type_=type_)
+
+
 def exactly_equal(column, value):
     """``column`` equals ``value`` byte for byte, on every database.
 
     The plain equality stays (the indexes serve it); the binary images
-    must be equal too (see :class:`binary_image`).
+    must be equal too (see :class:`binary_image`). ``value`` may be a
+    ``bindparam`` (a prepared statement).
     """
-    value = sa.literal(value, type_=column.type)
+    value = _bound(value, column.type)
     return sa.and_(column == value,
                    binary_image(column) == binary_image(value))
 
@@ -143,8 +152,8 @@ def _counted(query_or_select, model=models.Service, counted_since=None,
         model.deleted == 0,
         _not_forced_down(model, branch))
     if counted_since is not None:
-        stmt = stmt.where(
-            last_heartbeat(model, default=counted_since) >= counted_since)
+        since = _bound(counted_since, sa.DateTime)
+        stmt = stmt.where(last_heartbeat(model, default=since) >= since)
     return stmt
 
 
@@ -261,17 +270,15 @@ def _min_version_select(binary, exclude_host=None, counted_since=None,
     Unknown versions below :data:`records.LOWEST_VERSION` come first; NULL
     versions are left out (see :func:`_unknown_select`).
     """
-    if counted_since is None:
-        # Every database answers MIN from the min-version index alone.
-        stmt = sa.select(sa.func.min(models.Service.version))
-    else:
-        # The heartbeat is not in the index: walk the index range in
-        # version order and stop at the first row that passes the filter.
-        # (MariaDB/MySQL give up the index for MIN with such a filter and
-        # scan the table.)
-        stmt = sa.select(models.Service.version).where(
-            models.Service.version.isnot(None)).order_by(
-            models.Service.version).limit(1)
+    # Walk the min-version index range in version order and stop at the
+    # first row that passes the filters the index does not hold (the
+    # byte-exact binary, the heartbeat of the stale service policy):
+    # usually the first row. (MariaDB/MySQL answer MIN from the index
+    # alone only when no such filter is left; with one they walk the whole
+    # range.)
+    stmt = sa.select(models.Service.version).where(
+        models.Service.version.isnot(None)).order_by(
+        models.Service.version).limit(1)
     stmt = _counted(stmt, counted_since=counted_since, branch=branch)
     return _of_binary(stmt, binary, exclude_host)
 
@@ -318,7 +325,41 @@ def _minimum(parts):
     return int(lowest or 0)
 
 
-@main_context_manager.reader
+def _prepared_minimum(shape):
+    """The statement of :func:`service_get_minimum_version`, prepared.
+
+    :param shape: (number of binaries, stale filter or not, other hosts
+        or not); the parameters are ``b0``, ``b1``... (the binaries),
+        ``since`` (the stale cutoff) and ``host`` (the excluded host).
+    """
+    count, stale, others = shape
+    since = sa.bindparam('since', type_=sa.DateTime) if stale else None
+    host = sa.bindparam('host', type_=sa.String) if others else None
+    columns = []
+    for i in range(count):
+        binary = sa.bindparam('b%d' % i, type_=sa.String)
+        columns.extend(
+            part.label('m%d_%d' % (i, j)) for j, part in enumerate(
+                _minimum_parts(binary, exclude_host=host,
+                               counted_since=since)))
+    return sa.select(*columns)
+
+
+MINIMUM_STATEMENTS = lean.Prepared(_prepared_minimum)
+
+
+def _read_minimum_parts(context, binaries, counted_since, host=None):
+    params = {'b%d' % i: binary for i, binary in enumerate(binaries)}
+    if counted_since is not None:
+        params['since'] = counted_since
+    if host is not None:
+        params['host'] = host
+    statement = MINIMUM_STATEMENTS(
+        (len(binaries), counted_since is not None, host is not None))
+    (row,) = lean.read(main_context_manager, context, statement, params)
+    return row
+
+
 def service_get_minimum_version(context, binaries, counted_since=None):
     """Minimum recorded version of each binary, in one statement.
 
@@ -329,28 +370,29 @@ def service_get_minimum_version(context, binaries, counted_since=None):
     (see :func:`_minimum_parts`), so every database answers it with
     probes of the min-version index rather than a scan and GROUP BY.
 
+    The statement is prepared once per number of binaries and read on the
+    lean path (:mod:`nova_versioning.db.lean`): one round trip on a held
+    connection of the reader engine, no ORM session; inside a transaction
+    of ``context``, on that transaction's connection.
+
     :returns: dict of binary -> int
     """
     binaries = list(dict.fromkeys(binaries))
     if not binaries:
         return {}
-    columns = []
-    for i, binary in enumerate(binaries):
-        columns.extend(
-            part.label('m%d_%d' % (i, j)) for j, part in enumerate(
-                _minimum_parts(binary, counted_since=counted_since)))
-    row = context.session.execute(sa.select(*columns)).one()
+    row = _read_minimum_parts(context, binaries, counted_since)
     return {binary: _minimum(row[4 * i:4 * i + 4])
             for i, binary in enumerate(binaries)}
 
 
-@main_context_manager.reader
 def service_get_minimum_version_of_others(context, binary, host,
                                           counted_since=None):
-    """Minimum version of the counted rows of ``binary`` on other hosts."""
-    row = context.session.execute(sa.select(*_minimum_parts(
-        binary, exclude_host=host, counted_since=counted_since))).one()
-    return _minimum(row)
+    """Minimum version of the counted rows of ``binary`` on other hosts.
+
+    On the lean read path, as :func:`service_get_minimum_version`.
+    """
+    return _minimum(_read_minimum_parts(context, [binary], counted_since,
+                                        host=host))
 
 
 @main_context_manager.reader

@@ -53,6 +53,17 @@ class FlightWaiters(fixtures.Fixture):
                                        timeout=timeout)
 
 
+def is_minimum_query(statement):
+    """A statement computing a minimum version.
+
+    MIN(version), or the first version in index order (ORDER BY
+    services.version ... LIMIT), the form of the minimum-version reads.
+    """
+    text = statement.lower()
+    return 'min(' in text or ('order by services.version' in text
+                              and 'limit' in text)
+
+
 class StatementCounter(fixtures.Fixture):
     """Record the SQL statements run on an engine."""
 
@@ -90,6 +101,4 @@ class StatementCounter(fixtures.Fixture):
         MIN(version), or with the stale service policy the first version
         in index order (ORDER BY services.version ... LIMIT).
         """
-        return [s for s in self.statements if 'min(' in s.lower()
-                or ('order by services.version' in s.lower()
-                    and 'limit' in s.lower())]
+        return [s for s in self.statements if is_minimum_query(s)]

@@ -693,7 +693,7 @@ class ServiceDBTestsMixin(object):
 
         def hold_minimum_query(statement):
             # Answer only once every other caller waits on this query.
-            if 'min(' in statement.lower():
+            if utils.is_minimum_query(statement):
                 held.append(waiters.wait_for(THREADS - 1, timeout=20))
 
         self.sql.hooks.append(hold_minimum_query)
