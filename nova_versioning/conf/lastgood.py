@@ -120,6 +120,29 @@ class LastGoodOptions(object):
                 self._reported.pop(key, None)
         return value
 
+    def current(self, group, name):
+        """:meth:`get`, at the cost of a dictionary lookup when it can be.
+
+        oslo.config keeps every value it has read in a cache that it
+        empties on each change (``set_override``, ``clear_override``,
+        ``set_default``, a reload, ``mutate_config_files``...): while that
+        cache holds the option, it holds the option's current value, and a
+        value that failed to parse is never in it. When that value is also
+        the last good one known here (nothing to record), it is returned
+        as it is; otherwise, and with an oslo.config whose cache is not
+        where this looks, :meth:`get` reads it.
+
+        For the readers on every cached minimum-version lookup.
+        """
+        key = (group, name)
+        cache = getattr(self._conf, '_ConfigOpts__cache', None)
+        if type(cache) is dict:
+            value = cache.get(key, _UNSET)
+            if (value is not _UNSET and key not in self._reported
+                    and self._good.get(key, _UNSET) == value):
+                return value
+        return self.get(group, name)
+
     def _fallback(self, key, opt):
         if key in self._good:
             return self._good[key], 'the last good value'

@@ -170,9 +170,12 @@ def refuse_nova_database(host, binary):
 
 def _minimum_version(context, binary, fresh=False):
     # The call every pin resolution makes: one binary, answered from the
-    # cache without its lock when it can be.
+    # cache without its lock when it can be, and the timeout (the cache's
+    # scope) read from oslo.config's own cache of values while it holds
+    # it unchanged.
     validate_binary(binary)
-    timeout = _option('stale_service_timeout')
+    timeout = lastgood.options(CONF).current('versioning',
+                                             'stale_service_timeout')
     # Which database to read ([api_database] or not) is looked up only on
     # a miss: a cached answer costs no configuration read for it.
     return MIN_VERSION_CACHE.get(

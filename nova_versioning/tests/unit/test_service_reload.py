@@ -26,6 +26,7 @@ from unittest import mock
 import fixtures
 from oslo_db import exception as db_exc
 
+from nova_versioning.conf import lastgood
 from nova_versioning.db import api as db_api
 from nova_versioning import exception
 from nova_versioning import objects
@@ -534,6 +535,31 @@ class TestBadOptionValue(_ReloadTestCase):
 
     def intervals(self):
         return [c.args[1] for c in self.jitter.call_args_list]
+
+    def test_current_value_follows_every_change(self):
+        # LastGoodOptions.current: oslo.config's cache of values read while
+        # it holds the option, and every change seen at once.
+        options = lastgood.options(self.conf)
+
+        def current():
+            return options.current('versioning', 'stale_service_timeout')
+
+        self.assertEqual([0, 0], [current(), current()])
+        self.flags(stale_service_timeout=60, group='versioning')
+        self.assertEqual([60, 60], [current(), current()])
+        self.conf.clear_override('stale_service_timeout', group='versioning')
+        self.assertEqual(0, current())
+        self.sighup(stale_service_timeout=120)
+        self.assertEqual([120, 120], [current(), current()])
+        self.sighup(stale_service_timeout='abc')
+        self.assertEqual([120, 120], [current(), current()])
+        self.assertEqual(
+            [self.expected('stale_service_timeout', 'abc',
+                           'an integer from 0 to 315360000', 120)],
+            self.errors())
+        self.sighup(stale_service_timeout=30)
+        self.assertEqual([30, 30], [current(), current()])
+        self.assertEqual([], self.errors())
 
     def test_reset_keeps_the_refresh_interval(self):
         svc = self.started_conductor()
