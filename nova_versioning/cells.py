@@ -14,8 +14,10 @@
 With ``[api_database]/connection`` set, the cells are the rows of the API
 database's ``cell_mappings`` table, cell0 (which never has services)
 excepted. Each lookup reads the mappings, then queries every cell's
-``services`` table at once, each in a thread of its own, and waits at
-most ``[cells]/timeout`` for all of them. Every connection is made with
+``services`` table at once, each on a thread of its own (threads kept
+between lookups), and waits at most ``[cells]/timeout`` for all of them.
+The minimum is one prepared statement per cell, read on a connection held
+between lookups (:mod:`nova_versioning.db.lean`). Every connection is made with
 the same bound as its connect and statement timeouts, so a cell that does
 not answer costs at most that long, and no thread is left waiting on it
 for much longer.
@@ -35,6 +37,7 @@ Nothing here writes: the API database and the cells are only read.
 from concurrent import futures
 import dataclasses
 import math
+import os
 import threading
 
 from oslo_config import cfg
@@ -135,6 +138,38 @@ class Engines(object):
 ENGINES = Engines()
 
 
+class Workers(object):
+    """The threads that query the cells, kept between lookups.
+
+    Starting a thread per cell on every lookup cost more than the query
+    of a cell. A thread stuck on a cell that does not answer is freed by
+    the connect and statement timeouts of the cell's engine; meanwhile the
+    others serve. A forked child starts threads of its own.
+    """
+
+    MAX_WORKERS = 32
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pool = None
+        self._pid = None
+
+    def submit(self, fn, *args):
+        pool = self._pool
+        if pool is None or self._pid != os.getpid():
+            with self._lock:
+                if self._pool is None or self._pid != os.getpid():
+                    self._pool = futures.ThreadPoolExecutor(
+                        max_workers=self.MAX_WORKERS,
+                        thread_name_prefix='cell')
+                    self._pid = os.getpid()
+                pool = self._pool
+        return pool.submit(fn, *args)
+
+
+WORKERS = Workers()
+
+
 class Query(object):
     """A prepared statement and its parameters, read on the lean path.
 
@@ -179,9 +214,8 @@ def get_cells(conf):
     timeout = conf.cells.timeout
     read = Query(_CELLS_SELECT, {})
     url = conf.api_database.connection
-    pool = futures.ThreadPoolExecutor(max_workers=1)
     try:
-        rows = pool.submit(_run, url, timeout, read).result(timeout)
+        rows = WORKERS.submit(_run, url, timeout, read).result(timeout)
     except futures.TimeoutError:
         raise exception.CellsUnavailable(
             what='the API database at [api_database]/connection %s'
@@ -192,8 +226,6 @@ def get_cells(conf):
             what='the API database at [api_database]/connection %s'
                  % exception.shown(_masked(url)),
             reason=exception.shown(_describe_failure(exc), limit=300))
-    finally:
-        pool.shutdown(wait=False)
     return [Cell(uuid=row.uuid, name=row.name,
                  url=row.database_connection) for row in rows]
 
@@ -209,26 +241,21 @@ def scatter(conf, fn, cells=None):
     answers, failures = {}, {}
     if not cells:
         return answers, failures
-    pool = futures.ThreadPoolExecutor(max_workers=len(cells),
-                                      thread_name_prefix='cell')
-    try:
-        pending = {pool.submit(_run, cell.url, timeout, fn): cell
-                   for cell in cells}
-        done, not_done = futures.wait(pending, timeout=timeout)
-        for future in done:
-            cell = pending[future]
-            try:
-                answers[cell] = future.result()
-            except Exception as exc:
-                failures[cell] = _describe_failure(exc)
-        for future in not_done:
-            future.cancel()
-            failures[pending[future]] = ('no answer within %s s '
-                                         '([cells]/timeout)' % timeout)
-    finally:
-        # A thread still waiting on a cell ends with its connect or
-        # statement timeout; nobody waits for it.
-        pool.shutdown(wait=False)
+    pending = {WORKERS.submit(_run, cell.url, timeout, fn): cell
+               for cell in cells}
+    done, not_done = futures.wait(pending, timeout=timeout)
+    for future in done:
+        cell = pending[future]
+        try:
+            answers[cell] = future.result()
+        except Exception as exc:
+            failures[cell] = _describe_failure(exc)
+    for future in not_done:
+        future.cancel()
+        failures[pending[future]] = ('no answer within %s s '
+                                     '([cells]/timeout)' % timeout)
+    # A thread still waiting on a cell ends with its connect or statement
+    # timeout; nobody waits for it.
     return answers, failures
 
 

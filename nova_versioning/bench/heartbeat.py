@@ -28,6 +28,8 @@ import sqlalchemy as sa
 
 from nova_versioning.bench import baseline
 from nova_versioning.bench import common
+from nova_versioning.bench import data
+from nova_versioning.bench import nova_real
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning import fixtures as nv_fixtures
@@ -145,7 +147,126 @@ def _round(services, mode, counter, times):
             counter.mode = None
 
 
+def _without_ids(rows):
+    # Ids come from the database: the heartbeat records registered first
+    # hold some.
+    return [{k: v for k, v in row.items() if k != 'id'} for row in rows]
+
+
+def _measure_backend_real(figure, backend, profile, rows, tmpdir):
+    """Nova's own Service.save() on a table made by Nova's models.
+
+    Both tables hold the same generated rows, grown through the sizes of
+    the lookup figure, besides the heartbeat records: ours registered by
+    this library, Nova's by Nova's Service.create(). At each size ours and
+    Nova's heartbeats take turns round by round.
+    """
+    label = common.BACKEND_LABELS[backend]
+    with common.provisioned_database(backend, tmpdir) as url, \
+            common.provisioned_database(backend, tmpdir) as nova_url:
+        db = nv_fixtures.Database(connection=url)
+        db.setUp()
+        nova_engine = sa.create_engine(nova_url)
+        nova = None
+        try:
+            nova = nova_real.NovaProcess(tmpdir, nova_url).start()
+            figure.details['nova'] = nova.version
+            nova.call('create-tables', url=nova_url, kind='main')
+            nova_table = sa.Table('services', sa.MetaData(),
+                                  autoload_with=nova_engine)
+            context = nv_context.get_admin_context()
+            hosts = ['hb-%04d' % i for i in range(profile.heartbeat_services)]
+            services = _register(context, profile.heartbeat_services)
+            nova.call('register', hosts=hosts, binary='nova-compute')
+            figure.details.setdefault('servers', {})[backend] = (
+                common.server_version(db.engine))
+            done = 0
+            for size in profile.lookup_sizes:
+                data.insert(db.engine, models_table(), _without_ids(
+                    rows[done:size]))
+                data.insert(nova_engine, nova_table, _without_ids(
+                    rows[done:size]))
+                done = size
+                data.analyze(db.engine)
+                data.analyze(nova_engine)
+                _measure_size(figure, backend, label, profile, size, db,
+                              context, services, nova)
+        finally:
+            if nova is not None:
+                nova.close()
+            nova_engine.dispose()
+            db.cleanUp()
+
+
+def models_table():
+    from nova_versioning.db import models
+    return models.Service.__table__
+
+
+def _measure_size(figure, backend, label, profile, size, db, context,
+                  services, nova):
+    # As a starting service does: resolve its pins (fills the cache).
+    objects.Service.clear_min_version_cache()
+    objects.Service.get_minimum_version(context, 'nova-compute')
+    counter = _Counter()
+    times = {mode: [] for mode in MODES}
+    nova_counts = {'statements': 0, 'min_queries': 0}
+    nova_timer = nova.timer('heartbeat')
+    sa.event.listen(db.engine, 'before_cursor_execute', counter)
+    try:
+        for rnd in range(profile.heartbeat_rounds):
+            order = MODES if rnd % 2 == 0 else MODES[::-1]
+            for mode in order:
+                if mode == 'ours':
+                    _round(services, mode, counter, times[mode])
+                else:
+                    times[mode].extend(nova_timer(None))
+                    for key in nova_counts:
+                        nova_counts[key] += nova_timer.last[key]
+    finally:
+        counter.mode = None
+        sa.event.remove(db.engine, 'before_cursor_execute', counter)
+    beats = {mode: float(len(times[mode])) for mode in MODES}
+    rows = '%s rows' % _size_label(size)
+    ours_min = counter.min_queries['ours'] / beats['ours']
+    nova_min = nova_counts['min_queries'] / beats['nova']
+    figure.add(case='%s, %s: minimum-version SELECTs per heartbeat'
+               % (label, rows), unit='queries', ours=ours_min,
+               baseline=nova_min,
+               ratio=common.speedup(ours_min, nova_min),
+               ratio_text='fewer queries', target='0', met=ours_min == 0,
+               backend=backend, rows=size, heartbeats=int(beats['ours']),
+               baseline_kind='nova')
+    ours_all = counter.statements['ours'] / beats['ours']
+    nova_all = nova_counts['statements'] / beats['nova']
+    figure.add(case='%s, %s: SQL statements per heartbeat' % (label, rows),
+               unit='statements', ours=ours_all, baseline=nova_all,
+               ratio=common.speedup(ours_all, nova_all),
+               ratio_text='fewer statements', backend=backend, rows=size,
+               baseline_kind='nova')
+    ours_t = common.summarize(times['ours'], scale=1000.0)
+    nova_t = common.summarize(times['nova'], scale=1000.0)
+    figure.add(case='%s, %s: time per heartbeat save()' % (label, rows),
+               unit='ms', ours=ours_t['median'], ours_p95=ours_t['p95'],
+               baseline=nova_t['median'], baseline_p95=nova_t['p95'],
+               ratio=common.speedup(ours_t['median'], nova_t['median']),
+               ratio_text='x faster', backend=backend, rows=size,
+               baseline_kind='nova')
+    common.progress('heartbeat %s %s: min queries/heartbeat ours %.2f, '
+                    'Nova %.2f; statements %.2f vs %.2f; %.3f vs %.3f ms',
+                    label, rows, ours_min, nova_min, ours_all, nova_all,
+                    ours_t['median'], nova_t['median'])
+
+
+def _size_label(size):
+    if size >= 1000 and size % 1000 == 0:
+        return '%dk' % (size // 1000)
+    return str(size)
+
+
 def run(profile, backends, tmpdir):
+    if nova_real.available():
+        return _run_real(profile, backends, tmpdir)
     figure = common.Figure(
         NAME, 'Heartbeat save()',
         'Services save report_count and last_seen_up (the state-fields '
@@ -161,4 +282,36 @@ def run(profile, backends, tmpdir):
             _measure_backend(figure, backend, profile, tmpdir)
         except common.Unavailable as exc:
             figure.skipped.append(str(exc))
+    figure.notes.append(
+        'Nova is not installed (tox -e bench-nova installs it): the '
+        "baseline is this library made to behave as Nova's Service.save() "
+        'does (a re-implementation).')
+    return figure
+
+
+def _run_real(profile, backends, tmpdir):
+    figure = common.Figure(
+        NAME, 'Heartbeat save()',
+        'Services save report_count (and last_seen_up), the heartbeat of a '
+        'service, %d rounds inside one cache TTL at each table size (the '
+        'generated rows of the lookup figure besides the %d heartbeat '
+        'records); every SQL statement counted on the engine. Ours and '
+        "Nova's take turns round by round."
+        % (profile.heartbeat_rounds, profile.heartbeat_services),
+        "Nova's own code (in a process of its own): Service.save() after "
+        'report_count += 1, as nova.servicegroup.drivers.db does, on a '
+        "services table made by Nova's models. Nova's save() reads the "
+        'minimum version of its binary (_check_minimum_version) on every '
+        'save, uncached.',
+        '0 minimum-version queries per heartbeat inside the TTL')
+    rows = data.generate(max(profile.lookup_sizes))
+    for backend in backends:
+        try:
+            _measure_backend_real(figure, backend, profile, rows, tmpdir)
+        except common.Unavailable as exc:
+            figure.skipped.append(str(exc))
+    figure.notes.append('Nova %s. Ours saves report_count and '
+                        'last_seen_up, Nova saves report_count (its '
+                        'service_update sets last_seen_up).'
+                        % figure.details.get('nova'))
     return figure

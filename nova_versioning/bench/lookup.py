@@ -36,15 +36,24 @@ import sqlalchemy as sa
 
 from nova_versioning.bench import common
 from nova_versioning.bench import data
+from nova_versioning.bench import nova_real
 from nova_versioning import context as nv_context
 from nova_versioning.db import api as db_api
 from nova_versioning.db import models
 from nova_versioning import fixtures as nv_fixtures
+from nova_versioning import objects
 
 NAME = 'lookup'
 BINARIES = ['nova-compute']
 TARGET_SIZE = 100000
 TARGET_RATIO = 20.0
+# The public uncached lookup against Nova's DB path: at the target size,
+# and at the smallest (the size most deployments have).
+SMALL_SIZE = 1000
+SMALL_RATIO = 2.0
+CACHED_RATIO = 1.0
+# Calls per sample of a cached read (a few microseconds each).
+CACHED_INNER = 500
 
 
 def _first_min_query(captured):
@@ -74,7 +83,7 @@ class _RawQuery(object):
         self._raw.close()
 
 
-def _measure_backend(figure, backend, profile, rows, tmpdir):
+def _measure_backend(figure, backend, profile, rows, tmpdir, real):
     label = common.BACKEND_LABELS[backend]
     with common.provisioned_database(backend, tmpdir) as ours_url, \
             common.provisioned_database(backend, tmpdir) as nova_url:
@@ -83,10 +92,16 @@ def _measure_backend(figure, backend, profile, rows, tmpdir):
         nova_facade = enginefacade.transaction_context()
         nova_facade.configure(connection=nova_url, max_retries=0)
         nova_engine = nova_facade.writer.get_engine()
+        nova = None
         try:
+            if real:
+                nova = nova_real.NovaProcess(tmpdir, nova_url).start()
+                figure.details['nova'] = nova.version
             _measure_sizes(figure, backend, label, profile, rows, db.engine,
-                           nova_engine, nova_facade)
+                           nova_engine, nova_facade, nova)
         finally:
+            if nova is not None:
+                nova.close()
             nova_engine.dispose()
             db.cleanUp()
 
@@ -106,11 +121,18 @@ def _capture(engine, call):
 
 
 def _measure_sizes(figure, backend, label, profile, rows, ours_engine,
-                   nova_engine, nova_facade):
+                   nova_engine, nova_facade, nova=None):
     context = nv_context.get_admin_context()
     metadata = sa.MetaData()
-    nova_table = data.nova_services_table(metadata)
-    metadata.create_all(nova_engine)
+    if nova is not None:
+        # The table Nova's own models make.
+        nova.call('create-tables', url=nova_engine.url.render_as_string(
+            hide_password=False), kind='main')
+        nova_table = sa.Table('services', metadata,
+                              autoload_with=nova_engine)
+    else:
+        nova_table = data.nova_services_table(metadata)
+        metadata.create_all(nova_engine)
     ours_table = models.Service.__table__
     figure.details.setdefault('servers', {})[backend] = (
         common.server_version(ours_engine))
@@ -210,6 +232,125 @@ def _measure_sizes(figure, backend, label, profile, rows, ours_engine,
         common.progress('lookup %s %d rows: %s', label, size, ', '.join(
             '%s %.3f ms' % (name, stats[name]['median'])
             for name, _fn in variants))
+        _measure_public(figure, backend, label, profile, size, expected,
+                        context, nova_api, nova)
+
+
+def _measure_public(figure, backend, label, profile, size, expected,
+                    context, nova_api, nova):
+    """The public Service.get_minimum_version, uncached and cached.
+
+    Against Nova's own code in its child process when Nova is installed,
+    else against the re-implementation of Nova's DB path (its statement
+    in a reader session) and of its cached read (a dictionary hit).
+    """
+    binary = BINARIES[0]
+
+    def ours_public():
+        return objects.Service.get_minimum_version(context, binary,
+                                                   fresh=True)
+
+    def ours_cached():
+        return objects.Service.get_minimum_version(context, binary)
+
+    if nova is not None:
+        baselines = {'public': nova.timer('lookup'),
+                     'db': nova.timer('lookup_db'),
+                     'cached': nova.timer('cached', inner=CACHED_INNER)}
+    else:
+        nova_cached = NovaCachedReadReimplementation(nova_api)
+        baselines = {
+            'public': nova_real.local_timer(
+                lambda: nova_api()[binary]),
+            'cached': nova_real.local_timer(
+                lambda: nova_cached.get_minimum_version(context, binary),
+                inner=CACHED_INNER)}
+    ours = {'public': nova_real.local_timer(ours_public),
+            'db': nova_real.local_timer(
+                lambda: db_api.service_get_minimum_version(
+                    context, BINARIES)[binary]),
+            'cached': nova_real.local_timer(ours_cached,
+                                            inner=CACHED_INNER)}
+    ours_cached()
+    batches = {'public': 10, 'db': 10, 'cached': 4}
+    for key in ('public', 'db', 'cached'):
+        if key not in baselines:
+            continue
+        samples = nova_real.interleave_batches(
+            [('ours', ours[key]), ('nova', baselines[key])],
+            batch=batches[key],
+            min_batches=max(3, profile.lookup_min_reps // 10),
+            budget=profile.lookup_budget,
+            max_batches=max(3, profile.lookup_max_reps // 10))
+        for who, fn in (('ours', ours[key]), ('nova', baselines[key])):
+            last = fn.last
+            answer = last['answer'] if isinstance(last, dict) else last
+            if isinstance(answer, dict):
+                answer = answer.get(binary)
+            if answer != expected:
+                raise AssertionError(
+                    'wrong minimum at %d rows on %s: %s %s answered %r, '
+                    'expected %r' % (size, label, who, key, answer,
+                                     expected))
+        stats = {who: common.summarize(values, scale=1000.0)
+                 for who, values in samples.items()}
+        ratio = common.speedup(stats['ours']['median'],
+                               stats['nova']['median'])
+        target = None
+        if key == 'public' and size >= TARGET_SIZE:
+            target = TARGET_RATIO
+        elif key == 'public' and size <= SMALL_SIZE:
+            target = SMALL_RATIO
+        elif key == 'cached':
+            target = CACHED_RATIO
+        case = {'public': 'public lookup, uncached',
+                'db': 'db api call',
+                'cached': 'public lookup, cached'}[key]
+        figure.add(
+            case='%s, %s rows, %s' % (label, _rows(size), case),
+            unit='ms', ours=stats['ours']['median'],
+            ours_p95=stats['ours']['p95'],
+            baseline=stats['nova']['median'],
+            baseline_p95=stats['nova']['p95'],
+            ratio=ratio, ratio_text='x faster',
+            target=('>= %gx' % target) if target else None,
+            met=(ratio is not None and ratio >= target) if target else None,
+            backend=backend, rows=size, variant='public_' + key,
+            baseline_kind='nova' if nova is not None else
+            'reimplementation',
+            samples=stats['ours']['n'])
+        common.progress('lookup %s %d rows, %s: ours %.4f ms, Nova %.4f ms',
+                        label, size, case, stats['ours']['median'],
+                        stats['nova']['median'])
+
+
+class NovaCachedReadReimplementation(object):
+    """Nova's cached Service.get_minimum_version, re-implemented.
+
+    Without Nova installed: as Nova's get_minimum_version calls
+    get_minimum_version_multi (both remotable class methods, run locally),
+    which checks the binaries' prefix, then answers from a class-level
+    dictionary when every binary is in it (no TTL).
+    """
+
+    _MIN_VERSION_CACHE = {}
+
+    def __init__(self, load):
+        self._load = load
+
+    def get_minimum_version_multi(self, context, binaries):
+        if not all(binary.startswith('nova-') for binary in binaries):
+            raise ValueError('Invalid binary prefix')
+        if any(binary not in self._MIN_VERSION_CACHE for binary in binaries):
+            versions = self._load()
+            self._MIN_VERSION_CACHE.update(versions)
+        else:
+            versions = {binary: self._MIN_VERSION_CACHE[binary]
+                        for binary in binaries}
+        return int(min(versions.values())) if versions else 0
+
+    def get_minimum_version(self, context, binary):
+        return self.get_minimum_version_multi(context, [binary])
 
 
 def _rows(size):
@@ -236,9 +377,10 @@ def run(profile, backends, tmpdir):
         "GROUP BY binary.",
         '>= %gx faster at %d rows' % (TARGET_RATIO, TARGET_SIZE))
     rows = data.generate(max(profile.lookup_sizes))
+    real = nova_real.available()
     for backend in backends:
         try:
-            _measure_backend(figure, backend, profile, rows, tmpdir)
+            _measure_backend(figure, backend, profile, rows, tmpdir, real)
         except common.Unavailable as exc:
             figure.skipped.append(str(exc))
             common.progress('lookup: skipped %s: %s', backend, exc)
@@ -247,6 +389,22 @@ def run(profile, backends, tmpdir):
         'oslo.db session" adds what every call pays on both sides (session, '
         'transaction, connection checkout, statement cache lookup: about '
         '1 ms), so its ratio is smaller; it is reported, not judged.')
+    if real:
+        figure.notes.append(
+            "\"public lookup\" and \"db api call\" rows: Nova's own code "
+            '(nova %s, in a process of its own, native threads) on a '
+            "services table made by Nova's models: Service.get_minimum_"
+            'version with its cache off (uncached) and on (cached), and '
+            'nova.db.main.api.service_get_minimum_version. Ours: '
+            'Service.get_minimum_version(fresh=True), db_api.service_get_'
+            'minimum_version, and the cached Service.get_minimum_version.'
+            % figure.details.get('nova'))
+    else:
+        figure.notes.append(
+            'Nova is not installed (tox -e bench-nova installs it): the '
+            '"public lookup" baselines are re-implementations: Nova\'s '
+            'statement in an oslo.db reader session (uncached) and Nova\'s '
+            'dictionary hit behind two method calls (cached).')
     if max(profile.lookup_sizes) < TARGET_SIZE:
         figure.notes.append('This run stopped below %d rows: the target '
                             'is not judged.' % TARGET_SIZE)

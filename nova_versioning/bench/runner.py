@@ -71,6 +71,8 @@ PROFILES = {
 
 
 FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload')
+# Figures that need real Nova as their baseline (tox -e bench-nova).
+FIGURE_NAMES += ('allcells',)
 
 
 def run(profile, only=None, backends=common.BACKENDS, output_dir=None,
