@@ -180,8 +180,11 @@ def _measure_sizes(figure, backend, label, profile, rows, ours_engine,
         raw = {who: _RawQuery(ours_engine if who != 'nova' else
                               nova_engine, *query)
                for who, query in queries.items()}
-        variants = [('ours', raw['ours']), ('nova', raw['nova']),
-                    ('ours_api', ours_api), ('nova_api', nova_api)]
+        variants = [('ours', raw['ours']), ('nova', raw['nova'])]
+        if nova is None:
+            # With Nova installed its own db api is the baseline of ours
+            # (see _measure_public).
+            variants += [('ours_api', ours_api), ('nova_api', nova_api)]
         if stale:
             variants.append(('ours_stale', raw['ours_stale']))
         try:
@@ -195,12 +198,13 @@ def _measure_sizes(figure, backend, label, profile, rows, ours_engine,
 
         stats = {name: common.summarize(values, scale=1000.0)
                  for name, values in samples.items()}
-        # The target is about the query: judged on the statements, not on
-        # the session path, whose fixed cost (about 1 ms a call, paid by
-        # both) is reported beside it.
-        cases = [('SQL', 'ours', 'nova', True),
-                 ('through an oslo.db session', 'ours_api', 'nova_api',
-                  False)]
+        # Judged on the statements here; the public lookup is judged in
+        # _measure_public.
+        cases = [('SQL', 'ours', 'nova', True)]
+        if nova is None:
+            cases.append(('db api call (Nova\'s statement in a reader '
+                          'session, re-implemented)', 'ours_api',
+                          'nova_api', False))
         if stale:
             cases.append(('SQL with the stale-service filter', 'ours_stale',
                           'nova', True))
@@ -365,17 +369,19 @@ def run(profile, backends, tmpdir):
         'Minimum version of nova-compute over a realistic services table '
         '(about 10% soft-deleted, 2% forced down, a few conductors and '
         'schedulers). Median and p95 of each statement on a raw DBAPI '
-        'cursor ("SQL"), and through an oslo.db reader session (our '
-        'db_api.service_get_minimum_version call; Nova\'s statement in a '
-        'reader transaction). "Stale-service filter": our statement with '
-        'counted_since set (a cutoff every row passes) against the same '
-        'Nova statement.',
-        "Nova's query shape: the same rows in a table with Nova's indexes "
-        "only (unique (host, topic, deleted), unique (host, binary, "
-        "deleted), uuid), read by Nova's SELECT binary, MIN(version) ... "
-        "WHERE binary IN (...) AND deleted = 0 AND forced_down = false "
-        "GROUP BY binary.",
-        '>= %gx faster at %d rows' % (TARGET_RATIO, TARGET_SIZE))
+        'cursor ("SQL"), of the db api call, and of the public '
+        'Service.get_minimum_version, uncached and cached. "Stale-service '
+        'filter": our statement with counted_since set (a cutoff every row '
+        'passes) against the same Nova statement.',
+        "Nova: the same rows in Nova's services table (its indexes only: "
+        "unique (host, topic, deleted), unique (host, binary, deleted), "
+        "uuid), read by Nova's SELECT binary, MIN(version) ... WHERE binary "
+        "IN (...) AND deleted = 0 AND forced_down = false GROUP BY binary; "
+        "with Nova installed, by Nova's own code (see the notes).",
+        'public lookup >= %gx faster at %d rows and >= %gx at %d rows; '
+        'cached >= %gx; statements >= %gx at %d rows'
+        % (TARGET_RATIO, TARGET_SIZE, SMALL_RATIO, SMALL_SIZE, CACHED_RATIO,
+           TARGET_RATIO, TARGET_SIZE))
     rows = data.generate(max(profile.lookup_sizes))
     real = nova_real.available()
     for backend in backends:
@@ -385,10 +391,13 @@ def run(profile, backends, tmpdir):
             figure.skipped.append(str(exc))
             common.progress('lookup: skipped %s: %s', backend, exc)
     figure.notes.append(
-        'The target is judged on the statements ("SQL" rows). "Through an '
-        'oslo.db session" adds what every call pays on both sides (session, '
-        'transaction, connection checkout, statement cache lookup: about '
-        '1 ms), so its ratio is smaller; it is reported, not judged.')
+        '"SQL": each statement alone on a raw DBAPI cursor (ours against '
+        'Nova\'s statement), judged at %d rows. "public lookup, uncached": '
+        'everything a caller pays (object method, database read, '
+        'connection), judged at %d rows (>= %gx) and at %d rows (>= %gx); '
+        '"public lookup, cached": a cache hit, judged >= %gx.'
+        % (TARGET_SIZE, TARGET_SIZE, TARGET_RATIO, SMALL_SIZE, SMALL_RATIO,
+           CACHED_RATIO))
     if real:
         figure.notes.append(
             "\"public lookup\" and \"db api call\" rows: Nova's own code "

@@ -33,8 +33,9 @@ Commands (``op``):
 ``register`` (``hosts``, ``binary``)
     ``objects.Service(...).create()`` for each host, in the main database.
 ``time`` (``what``, ``n``, ``binary``, ``inner``)
-    Time ``n`` samples of ``inner`` calls (seconds per call): ``lookup`` (the public
-    ``Service.get_minimum_version``, caching off, as Nova runs it),
+    Time ``n`` samples of ``inner`` calls (seconds per call): ``lookup``
+    (the public ``Service.get_minimum_version``, caching off, as Nova
+    runs it),
     ``lookup_db`` (``nova.db.main.api.service_get_minimum_version``),
     ``cached`` (``Service.get_minimum_version`` with Nova's cache on and
     filled), ``all_cells`` (``get_minimum_version_all_cells``) or
@@ -139,10 +140,10 @@ class _Counter(object):
 
 
 def time_calls(cmd):
-    import sqlalchemy as sa
     from nova.db.main import api as main_api
     from nova import objects
     from nova.objects import service as service_obj
+    import sqlalchemy as sa
 
     ctx = _STATE['ctx']
     binary = cmd.get('binary', 'nova-compute')

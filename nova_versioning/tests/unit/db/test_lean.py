@@ -213,12 +213,18 @@ class LeanReadTestsMixin(object):
             with db_api.main_context_manager.reader.using(context):
                 context.session.execute(sa.text('SELECT 1'))
 
-        expected = self.assertRaises(Exception, session_path)
-        got = self.assertRaises(
-            Exception, db_api.service_get_minimum_version, context, [C])
+        expected = self.raised(session_path)
+        got = self.raised(db_api.service_get_minimum_version, context, [C])
         self.assertIsInstance(got, self.DOWN_ERROR)
         self.assertIs(type(expected), type(got))
         self.assertEqual(str(expected), str(got))
+
+    def raised(self, fn, *args):
+        try:
+            fn(*args)
+        except Exception as exc:
+            return exc
+        self.fail('%s raised nothing' % fn)
 
     def unusable_url(self):
         missing = os.path.join(self.useFixture(
