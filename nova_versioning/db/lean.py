@@ -63,6 +63,9 @@ class HeldConnections(object):
     def __init__(self, engine):
         self.engine = engine
         self.autocommit = engine.dialect.name != 'sqlite'
+        # An in-memory SQLite database is one connection that every
+        # checkout shares: none is kept out of the pool.
+        self.keep = 0 if _in_memory(engine) else MAX_IDLE
         self._pid = os.getpid()
         self._idle = []
         # Connections of a parent process: never used, never closed here.
@@ -83,7 +86,7 @@ class HeldConnections(object):
         return connection, False
 
     def _checkin(self, connection):
-        if len(self._idle) < MAX_IDLE and self._pid == os.getpid():
+        if len(self._idle) < self.keep and self._pid == os.getpid():
             self._idle.append(connection)
         else:
             connection.close()
@@ -115,6 +118,12 @@ class HeldConnections(object):
         idle, self._idle = self._idle, []
         for connection in idle:
             _close_quietly(connection)
+
+
+def _in_memory(engine):
+    url = engine.url
+    return url.get_backend_name() == 'sqlite' and url.database in (
+        None, '', ':memory:')
 
 
 def _close_quietly(connection):

@@ -274,6 +274,13 @@ class HeldConnectionsTestCase(base.TestCase):
                 self.engine, self.statement, {})])
         self.assertEqual(1, len(connects))
 
+    def test_none_kept_of_an_in_memory_database(self):
+        engine = sa.create_engine('sqlite://')
+        self.addCleanup(engine.dispose)
+        self.assertEqual([(1,)], [tuple(r) for r in lean.read_engine(
+            engine, self.statement, {})])
+        self.assertEqual([], lean.HELD.get(engine)._idle)
+
     def test_dispose_gives_them_back(self):
         lean.read_engine(self.engine, self.statement, {})
         held = lean.HELD.get(self.engine)
