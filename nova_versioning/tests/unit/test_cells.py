@@ -247,7 +247,7 @@ class CellsTestsMixin(object):
             exception.TooOldComputeService,
             guards.check_oldest_supported_computes, self.context,
             'nova-conductor', self.conf)
-        self.assertIn('cpu-ancient', str(exc))
+        self.assertIn('cpu-ancient in cell2 (version 3', str(exc))
 
     def test_upgrade_check_old_computes_across_cells(self):
         self._add('cell2', 'cpu-ancient', C, 3)
