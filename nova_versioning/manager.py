@@ -133,12 +133,12 @@ class Manager(object):
                 problems='; '.join(found))
         return task
 
-    def get_object_checks(self, context, start=0):
-        """Objects checked, and problems from the start-th (harnesses)."""
+    def get_object_checks(self, context):
+        """Objects checked and failed, the latest problems (harnesses)."""
         with self._checks_lock:
             return {'checked': self.object_checks['checked'],
                     'failed': self.object_checks['failed'],
-                    'problems': self.object_problems[start:]}
+                    'problems': list(self.object_problems)}
 
     def version_caps(self):
         """{api: the version cap its client would send at now}.
