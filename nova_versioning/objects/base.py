@@ -67,6 +67,30 @@ class NovaVersioningObject(ovo_base.VersionedObject):
     OBJ_PROJECT_NAMESPACE = 'nova_versioning'
 
 
+class FieldHistory(object):
+    """Mixin: fields added after 1.0, and the versions that know them."""
+
+    #: {field name: "X.Y" of the first version that has it}; fields not
+    #: named are in every version.
+    FIELDS_SINCE = {}
+
+    @classmethod
+    def fields_at(cls, version):
+        """The names of the fields version ``version`` defines."""
+        wanted = parse_object_version(version)
+        return frozenset(
+            name for name in cls.fields
+            if parse_object_version(cls.FIELDS_SINCE.get(name, '1.0'))
+            <= wanted)
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        target = parse_object_version(target_version)
+        for name, since in self.FIELDS_SINCE.items():
+            if target < parse_object_version(since):
+                primitive.pop(name, None)
+
+
 class NovaVersioningObjectSerializer(ovo_base.VersionedObjectSerializer):
     OBJ_BASE_CLASS = NovaVersioningObject
 
@@ -91,8 +115,12 @@ def describe_manifest(manifest, only=None):
 
 
 _NAME_KEY = NovaVersioningObject._obj_primitive_key('name')
+_CHANGES_KEY = NovaVersioningObject._obj_primitive_key('changes')
 _VERSION_KEY = NovaVersioningObject._obj_primitive_key('version')
 _DATA_KEY = NovaVersioningObject._obj_primitive_key('data')
+
+# {"X.Y": (X, Y)} of the versions of the objects sent.
+_PARSED = {}
 
 # {object class: names of its fields holding objects or lists of them}.
 _OBJECT_FIELDS = {}
@@ -125,10 +153,15 @@ def _tree_versions(obj, found):
     every one of them is sent at most at that version.
     """
     name = obj.obj_name()
-    parsed = parse_object_version(obj.VERSION)
+    version = obj.VERSION
+    parsed = _PARSED.get(version)
+    if parsed is None:
+        parsed = parse_object_version(version)
+        if len(_PARSED) < 1024:
+            _PARSED[version] = parsed
     seen = found.get(name)
     if seen is None or parsed < seen[0]:
-        found[name] = (parsed, obj.VERSION)
+        found[name] = (parsed, version)
     for field in _object_fields(type(obj)):
         if not obj.obj_attr_is_set(field):
             continue
@@ -183,6 +216,53 @@ def _too_new_in(value, manifest, scope):
     return None
 
 
+# {(class, target version): fields to drop}, for FieldHistory objects.
+_DROPS = {}
+
+
+def _declarative(cls):
+    """Whether cls's compatibility is FieldHistory's alone."""
+    return (issubclass(cls, FieldHistory)
+            and cls.obj_make_compatible is FieldHistory.obj_make_compatible
+            and all(isinstance(cls.fields[name], ovo_fields.ObjectField)
+                    for name in _object_fields(cls)))
+
+
+def _trim(obj, primitive, manifest):
+    """Backport primitive (obj's, at its version) in place to manifest.
+
+    Only for objects whose compatibility FieldHistory declares (and the
+    objects they hold): the fields a version does not know are dropped,
+    as their obj_make_compatible would, without a second serialization.
+    False (primitive to be discarded) for any other object.
+    """
+    cls = type(obj)
+    if not _declarative(cls):
+        return False
+    target = manifest[obj.obj_name()]
+    data = primitive[_DATA_KEY]
+    if target != obj.VERSION:
+        drops = _DROPS.get((cls, target))
+        if drops is None:
+            drops = frozenset(cls.fields) - cls.fields_at(target)
+            _DROPS[(cls, target)] = drops
+        for name in drops:
+            data.pop(name, None)
+        primitive[_VERSION_KEY] = target
+        changes = primitive.get(_CHANGES_KEY)
+        if changes:
+            kept = [name for name in changes if name in data]
+            if kept:
+                primitive[_CHANGES_KEY] = kept
+            else:
+                del primitive[_CHANGES_KEY]
+    for name in _object_fields(cls):
+        if name in data and data[name] is not None:
+            if not _trim(getattr(obj, name), data[name], manifest):
+                return False
+    return True
+
+
 class ReleaseObjectSerializer(NovaVersioningObjectSerializer):
     """Versioned objects as the releases at both ends know them.
 
@@ -214,11 +294,11 @@ class ReleaseObjectSerializer(NovaVersioningObjectSerializer):
         registered = registered_versions()
         if scope is not None:
             scope = frozenset(scope)
-            registered = {name: version for name, version
-                          in registered.items() if name in scope}
         self._scope = scope
-        if send is not None and all(send.get(name) == version
-                                    for name, version in registered.items()):
+        names = registered if scope is None else scope
+        if send is not None and all(
+                name in registered and send.get(name) == registered[name]
+                for name in names):
             # The receivers know every object at this code's version.
             send = None
         self._send = send
@@ -261,12 +341,19 @@ class ReleaseObjectSerializer(NovaVersioningObjectSerializer):
                     objname=name, objver=version, receiver=self._receiver)
             if parsed != wanted:
                 if manifest is None:
-                    manifest = dict(self._send)
+                    manifest = self._send
                 if parsed < wanted:
                     # Never claim a version newer than the object is.
+                    if manifest is self._send:
+                        manifest = dict(self._send)
                     manifest[name] = version
         if manifest is None:
             return entity.obj_to_primitive()
+        primitive = entity.obj_to_primitive()
+        if _trim(entity, primitive, manifest):
+            return primitive
+        # An object whose obj_make_compatible does more than drop the
+        # fields FieldHistory declares: oslo.versionedobjects' way.
         return entity.obj_to_primitive(
             target_version=manifest[entity.obj_name()],
             version_manifest=manifest)

@@ -39,27 +39,7 @@ def _version(text):
     return versionutils.convert_version_to_tuple(text)
 
 
-class FieldHistory(object):
-    """Mixin: fields added after 1.0, and the versions that know them."""
-
-    #: {field name: "X.Y" of the first version that has it}; fields not
-    #: named are in every version.
-    FIELDS_SINCE = {}
-
-    @classmethod
-    def fields_at(cls, version):
-        """The names of the fields version ``version`` defines."""
-        wanted = _version(version)
-        return frozenset(name for name in cls.fields
-                         if _version(cls.FIELDS_SINCE.get(name, '1.0'))
-                         <= wanted)
-
-    def obj_make_compatible(self, primitive, target_version):
-        super().obj_make_compatible(primitive, target_version)
-        target = _version(target_version)
-        for name, since in self.FIELDS_SINCE.items():
-            if target < _version(since):
-                primitive.pop(name, None)
+FieldHistory = base.FieldHistory
 
 
 @base.NovaVersioningObjectRegistry.register
