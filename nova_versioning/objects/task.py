@@ -90,7 +90,7 @@ class TaskList(ovo_base.ObjectListBase, base.NovaVersioningObject):
                                      ('1.2', '1.2')]}
 
 
-# -- sample tasks and their checks ---------------------------------------------
+# -- sample tasks and their checks ----------------------------------------
 
 _NAMESPACE = '6d1f9e8a-3c55-4b8e-9a57-0a4c3f4f2b10'
 

@@ -42,6 +42,7 @@ MIN_VERSION = ('nova_versioning.objects.service.Service.'
 OBJECTS_5 = ('; objects as of service version 5: Task 1.0, TaskList 1.0, '
              'TaskResources 1.0')
 
+
 class TestSampleAPIs(base.TestCase):
 
     def test_rpc_api_version_is_the_latest_of_the_history(self):
