@@ -227,6 +227,10 @@ class Scenario(object):
                         exc)
             return
         checked, failed = handle.checks_read
+        if found['checked'] < checked:
+            # A new worker (a reload on the threading backend respawns it)
+            # counts from zero.
+            checked, failed = 0, 0
         new_failed = found['failed'] - failed
         problems = (['%s: %s' % (host, line)
                      for line in found['problems'][-new_failed:]]
@@ -416,7 +420,14 @@ class Scenario(object):
                                            self.latest_cap)
         handle = self.handles['ctl1']
         mark = self.fleet.log_mark(handle)
-        self.fleet.reload(handle)
+        # The Tasks go through the conductor: none while it reloads (a
+        # threading backend respawns its worker).
+        self.load.pause_objects()
+        self._read_checks('ctl1')
+        try:
+            self.fleet.reload(handle)
+        finally:
+            self.load.resume_objects()
         reloads = {'ctl1': {'how': self.fleet.RELOAD,
                             'logged': _cap_lines(
                                 self.fleet.log_since(handle, mark))}}
