@@ -39,6 +39,7 @@ import dataclasses
 import math
 import os
 import threading
+from urllib import parse as urlparse
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -67,6 +68,10 @@ class Cell(object):
     uuid: str
     name: str
     url: str = dataclasses.field(repr=False)
+    # Why the cell cannot be read at all (a template URL that could not be
+    # filled in); None for a usable URL.
+    problem: str = dataclasses.field(default=None, compare=False,
+                                     repr=False)
 
     @property
     def label(self):
@@ -206,6 +211,57 @@ _CELLS_SELECT = sa.select(
     _MAPPINGS.c.uuid != CELL0_UUID).order_by(_MAPPINGS.c.id)
 
 
+def _url_parts(url):
+    """The values a cell mapping's URL template may name, from ``url``.
+
+    Nova fills a templated ``database_connection`` (for example
+    ``{scheme}://{username}:{password}@cell2-db/{path}``) from the local
+    ``[database]/connection``: ``scheme``, ``username``, ``password``,
+    ``hostname``, ``port``, ``path`` (without its leading slash), ``query``
+    and ``fragment``; with several comma-separated hosts, also
+    ``username1``, ``hostname1``, ... for each, numbered from 1.
+    """
+    parts = urlparse.urlsplit(url)
+    values = {'scheme': parts.scheme, 'username': parts.username,
+              'password': parts.password, 'hostname': parts.hostname,
+              'port': parts.port, 'path': parts.path.lstrip('/'),
+              'query': parts.query, 'fragment': parts.fragment}
+    if ',' in parts.netloc:
+        for number, netloc in enumerate(parts.netloc.split(','), 1):
+            one = urlparse.urlsplit('//' + netloc)
+            values.update({'username%d' % number: one.username,
+                           'password%d' % number: one.password,
+                           'hostname%d' % number: one.hostname,
+                           'port%d' % number: one.port})
+    return values
+
+
+def cell_url(template, conf):
+    """A cell mapping's database URL, its template filled in as Nova does.
+
+    :returns: (url, problem): ``problem`` is None, or one line saying why
+        the URL could not be made (the cell is then reported as not
+        answering, never read with a wrong URL).
+    """
+    if '{' not in template:
+        return template, None
+    try:
+        local = conf.database.connection
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        local = None
+    if not local:
+        return template, ('its database_connection is a template and '
+                          '[database]/connection is not set to fill it in')
+    try:
+        return template.format(**_url_parts(local)), None
+    except (KeyError, IndexError, ValueError) as exc:
+        return template, ('its database_connection template could not be '
+                          'filled in from [database]/connection: %s'
+                          % exception.shown(str(exc) or
+                                            exc.__class__.__name__,
+                                            limit=100))
+
+
 def get_cells(conf):
     """The cells mapped in the API database, cell0 excepted, by id.
 
@@ -226,8 +282,12 @@ def get_cells(conf):
             what='the API database at [api_database]/connection %s'
                  % exception.shown(_masked(url)),
             reason=exception.shown(_describe_failure(exc), limit=300))
-    return [Cell(uuid=row.uuid, name=row.name,
-                 url=row.database_connection) for row in rows]
+    cells = []
+    for row in rows:
+        url, problem = cell_url(row.database_connection or '', conf)
+        cells.append(Cell(uuid=row.uuid, name=row.name, url=url,
+                          problem=problem))
+    return cells
 
 
 def scatter(conf, fn, cells=None):
@@ -241,8 +301,11 @@ def scatter(conf, fn, cells=None):
     answers, failures = {}, {}
     if not cells:
         return answers, failures
+    for cell in cells:
+        if cell.problem:
+            failures[cell] = cell.problem
     pending = {WORKERS.submit(_run, cell.url, timeout, fn): cell
-               for cell in cells}
+               for cell in cells if not cell.problem}
     done, not_done = futures.wait(pending, timeout=timeout)
     for future in done:
         cell = pending[future]

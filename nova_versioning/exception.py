@@ -332,3 +332,34 @@ class IndirectionRefused(ObjectActionNotAllowed):
 
     msg_fmt = ('Refusing %(call)s through the conductor (rule: %(rule)s): '
                '%(reason)s.')
+
+
+class ObjectUnknownToReceiver(NovaVersioningException):
+    """A sender holds an object its receivers' release does not know."""
+
+    msg_fmt = ('Cannot send %(objname)s %(objver)s to %(receiver)s: that '
+               'release knows no %(objname)s object. Nothing was sent.')
+
+
+class ObjectVersionTooNew(NovaVersioningException):
+    """A receiver got an object version newer than its release knows.
+
+    Raised when no backport was asked for (none configured, or turned
+    off) or when the backport could not be had.
+    """
+
+    msg_fmt = ('Cannot read %(objname)s %(objver)s: %(receiver)s knows '
+               '%(objname)s up to %(known)s%(why)s.')
+
+
+class ObjectBackportFailed(NovaVersioningException):
+    """A conductor cannot backport an object to what a receiver knows."""
+
+    msg_fmt = ('The conductor on %(host)s cannot backport %(objname)s '
+               '%(objver)s to %(target)s: %(reason)s.')
+
+
+class ObjectCheckFailed(NovaVersioningException):
+    """A received object is not what its receiver's release defines."""
+
+    msg_fmt = '%(objname)s received by %(who)s: %(problems)s'

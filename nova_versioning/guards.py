@@ -47,9 +47,20 @@ def too_old_terms(history, minimum, conf=None):
 
 
 def describe_hosts(history, found):
-    """"host (version N (release)), ..." of the records."""
+    """"host (version N (release)), ..." of the records.
+
+    A record read from one of Nova's cells is named with its cell:
+    "host in cell2 (version N (release))".
+    """
+    def name(record):
+        cell = getattr(record, 'cell_label', None)
+        if cell:
+            return '%s in %s' % (records.printable(record.host),
+                                 records.printable(cell))
+        return records.printable(record.host)
+
     return ', '.join('%s (version %s)'
-                     % (records.printable(record.host),
+                     % (name(record),
                         describe_version(history, record.version))
                      for record in found)
 

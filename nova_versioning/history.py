@@ -41,6 +41,7 @@ HISTORY_NAMESPACE = 'nova_versioning.history'
 # thousands of digits is refused before int() is asked to read it.
 _RPC_VERSION_RE = re.compile(r'(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})')
 _ALIAS_RE = re.compile(r'[a-z][a-z0-9_.-]*')
+_OBJECT_NAME_RE = re.compile(r'[A-Za-z][A-Za-z0-9_]{0,99}')
 _RPC_SUFFIX = '_rpc'
 
 
@@ -154,12 +155,23 @@ class VersionHistory(object):
         rules).
     :param source: where the table comes from, for reports ("built in",
         "live Nova 34.0.0", "snapshot of Nova 34.0.0").
+    :param object_versions: optional sequence indexed by service version,
+        as long as ``history``: each entry maps the name of every versioned
+        object the code of that service version knows to its "X.Y"
+        version (the object manifest of that release). An object never
+        goes down and, once known, is never dropped. Without it (Nova's
+        provider) senders cannot cap what they send: a receiver that
+        cannot read an object asks a conductor to backport it.
     """
 
     def __init__(self, name, history, releases, oldest_supported,
-                 rpc_aliases=None, rules=None, source='built in'):
+                 rpc_aliases=None, rules=None, source='built in',
+                 object_versions=None):
         self.name = name
         self.entries = tuple(dict(entry) for entry in history)
+        self.object_versions = (
+            None if object_versions is None
+            else tuple(dict(entry) for entry in object_versions))
         self.releases = dict(releases)
         self.oldest_supported = oldest_supported
         self.rpc_aliases = {api: dict(aliases)
@@ -231,6 +243,68 @@ class VersionHistory(object):
                 'oldest supported release %r is not a known release'
                 % (self.oldest_supported,))
         self._validate_rpc_aliases()
+        self._validate_object_versions()
+
+    def _validate_object_versions(self):
+        if self.object_versions is None:
+            return
+        if len(self.object_versions) != len(self.entries):
+            raise self._invalid(
+                'the object manifests describe %d service versions, the '
+                'history %d' % (len(self.object_versions),
+                                len(self.entries)))
+        previous = {}
+        for version, manifest in enumerate(self.object_versions):
+            for name, object_version in manifest.items():
+                if not isinstance(name, str) or not _OBJECT_NAME_RE.fullmatch(
+                        name):
+                    raise self._invalid(
+                        'object manifest %d: %r is not an object name'
+                        % (version, name))
+                parsed = parse_rpc_version(object_version)
+                if parsed is None:
+                    raise self._invalid(
+                        'object manifest %d: %s=%r is not an "X.Y" version'
+                        % (version, name, object_version))
+                if name in previous and parsed < previous[name]:
+                    raise self._invalid(
+                        'object manifest %d: %s goes down from %s to %s'
+                        % (version, name, '%d.%d' % previous[name],
+                           object_version))
+                previous[name] = parsed
+            missing = set(previous) - set(manifest)
+            if missing:
+                raise self._invalid('object manifest %d drops %s'
+                                    % (version, ', '.join(sorted(missing))))
+
+    def check_registered_objects(self, registered):
+        """Raise InvalidHistory unless the newest manifest is the code's.
+
+        :param registered: {object name: the "X.Y" version this code
+            registers}: every one must be in the newest manifest, at that
+            version (an object whose version was bumped without a history
+            entry is refused), and the manifest names nothing else.
+        """
+        if self.object_versions is None:
+            return
+        newest = self.object_versions[-1]
+        for name, version in sorted(registered.items()):
+            if name not in newest:
+                raise self._invalid(
+                    'the code registers object %s %s, which the newest '
+                    'object manifest (service version %d) does not name'
+                    % (name, version, self.service_version))
+            if newest[name] != version:
+                raise self._invalid(
+                    'the code registers object %s %s, the newest object '
+                    'manifest (service version %d) says %s: record the '
+                    'object version in the history'
+                    % (name, version, self.service_version, newest[name]))
+        extra = sorted(set(newest) - set(registered))
+        if extra:
+            raise self._invalid(
+                'the newest object manifest names %s, which the code does '
+                'not register' % ', '.join(extra))
 
     def _validate_rpc_aliases(self):
         if not isinstance(self.rpc_aliases, dict):
@@ -301,6 +375,24 @@ class VersionHistory(object):
             return 1
         return previous[-1] + 1
 
+    @property
+    def has_object_manifests(self):
+        """Whether the history records the object versions of releases."""
+        return self.object_versions is not None
+
+    def object_manifest(self, service_version):
+        """{object name: "X.Y"} the code of ``service_version`` knows.
+
+        None when the history records no object manifests.
+        """
+        if self.object_versions is None:
+            return None
+        if not 0 <= service_version <= self.service_version:
+            raise self._invalid(
+                'service version %d is outside 0..%d'
+                % (service_version, self.service_version))
+        return dict(self.object_versions[service_version])
+
     def rpc_version(self, api, service_version):
         """The RPC version of ``api`` spoken at ``service_version``."""
         if not 0 <= service_version <= self.service_version:
@@ -342,9 +434,13 @@ class VersionHistory(object):
                             if parse_rpc_version(rpc) <= latest
                             and self.releases.get(alias, 0)
                             <= service_version}
+        object_versions = (
+            None if self.object_versions is None
+            else self.object_versions[:service_version + 1])
         return VersionHistory(self.name, entries, releases, oldest,
                               rpc_aliases=aliases, rules=self.rules,
-                              source=self.source)
+                              source=self.source,
+                              object_versions=object_versions)
 
     def release_of(self, service_version):
         """Name of the release that shipped ``service_version``, or None.
@@ -426,6 +522,25 @@ SERVICE_VERSION_HISTORY = (
     {'compute_rpc': '6.5', 'conductor_rpc': '3.2', 'scheduler_rpc': '2.2'},
 )
 
+# The versioned objects the code of each service version knows (its object
+# manifest), indexed like SERVICE_VERSION_HISTORY. A sender caps every
+# object it sends to the manifest of its receivers' service version; see
+# nova_versioning.objects.task for what each object version added.
+_TASK_1_0 = {'Service': '1.1', 'Task': '1.0', 'TaskList': '1.0',
+             'TaskResources': '1.0'}
+OBJECT_VERSION_HISTORY = (
+    # Versions 0 to 5: Service 1.1; Task 1.0 (uuid, name, state,
+    # resources) with TaskResources 1.0 (vcpus, memory_mb); TaskList 1.0.
+    _TASK_1_0, _TASK_1_0, _TASK_1_0, _TASK_1_0, _TASK_1_0, _TASK_1_0,
+    # Version 6 (pike): Task 1.1 adds priority; TaskList 1.1.
+    {'Service': '1.1', 'Task': '1.1', 'TaskList': '1.1',
+     'TaskResources': '1.0'},
+    # Version 7 (queens): TaskResources 1.1 adds disk_gb; Task 1.2 adds
+    # labels and holds TaskResources 1.1; TaskList 1.2.
+    {'Service': '1.1', 'Task': '1.2', 'TaskList': '1.2',
+     'TaskResources': '1.1'},
+)
+
 # Release name -> last service version of that release, oldest first.
 RELEASES = {
     'liberty': 1,
@@ -446,7 +561,8 @@ def default_history():
     """Entry point: the history of the sample services."""
     return VersionHistory('default', SERVICE_VERSION_HISTORY, RELEASES,
                           OLDEST_SUPPORTED_RELEASE,
-                          rules=HistoryRules(product='sample service'))
+                          rules=HistoryRules(product='sample service'),
+                          object_versions=OBJECT_VERSION_HISTORY)
 
 
 class HistoryRegistry(object):
@@ -503,6 +619,20 @@ def get_history(conf=None):
         history = history.as_of(history.parse_release(
             emulated, '[versioning]/emulated_release'))
     return history
+
+
+def governed_objects(conf=None):
+    """The objects the object manifests govern, or None.
+
+    The names in the newest manifest of the selected history (not cut off
+    at [versioning]/emulated_release: an object a release predates is one
+    that release does not know).
+    """
+    if conf is None:
+        conf = nv_conf.CONF
+    history = REGISTRY.get(conf.versioning.history_provider)
+    manifest = history.object_manifest(history.service_version)
+    return None if manifest is None else frozenset(manifest)
 
 
 def this_service_version(conf=None):

@@ -70,7 +70,8 @@ PROFILES = {
 }
 
 
-FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload')
+FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload',
+                'objects')
 # Figures that need real Nova as their baseline (tox -e bench-nova).
 FIGURE_NAMES += ('allcells',)
 

@@ -14,7 +14,7 @@
     nova-versioning-grenade [--mode embedded|real] [--db-kind KIND]
         [--db-url URL] [--broker-url URL] [--backend NAME]
         [--computes N] [--stage-seconds S] [--report FILE]
-        [--break unpinned] [--workdir DIR]
+        [--break unpinned|objects] [--workdir DIR]
 
 embedded (the default) needs no server: the services run in this process
 on a SQLite file and an in-process transport. real starts real service
@@ -79,9 +79,13 @@ cli_opts = [
                  help='How long the load runs in each stage.'),
     cfg.StrOpt('report', default='grenade-report.json',
                help='Where the JSON report is written.'),
-    cfg.StrOpt('break', choices=['unpinned'],
+    cfg.StrOpt('break', choices=['unpinned', 'objects'],
                help='Run a broken variant that must fail: unpinned leaves '
-                    'every [upgrade_levels] option unset.'),
+                    'every [upgrade_levels] option unset; objects sets '
+                    '[versioning]/disable_object_compat on every service '
+                    '(objects go at the sender\'s versions, no backport), '
+                    'so old computes cannot read what new controllers '
+                    'send.'),
     cfg.StrOpt('workdir',
                help='Directory for state, configuration and logs (kept); '
                     'by default a temporary one, removed afterwards unless '
@@ -95,9 +99,19 @@ def _upgrade_levels():
     return {name: 'auto' for name in ('compute', 'conductor', 'scheduler')}
 
 
+def _service_config():
+    """Options every service of the run gets."""
+    if CONF['break'] == 'objects':
+        return {'versioning': {'disable_object_compat': True}}
+    return {}
+
+
 def _runner_conf(levels):
     def make(release):
         overrides = {('versioning', 'emulated_release'): release}
+        for section, values in _service_config().items():
+            for name, value in values.items():
+                overrides[(section, name)] = value
         for name, value in levels.items():
             overrides[('upgrade_levels', name)] = value
         return nv_fleet.private_conf(overrides)
@@ -143,6 +157,7 @@ def _setup(workdir, cleanups):
         cleanups.append(transport.cleanup)
         fleet = nv_fleet.ProcessFleet(workdir, db_url, url, transport,
                                       levels, backend=CONF.backend)
+    fleet.service_config = _service_config()
     cleanups.append(fleet.close)
     return fleet, levels
 

@@ -44,6 +44,15 @@ class ComputeManager(manager.Manager):
                  transport=None):
         super().__init__(host=host, service_version=service_version,
                          conf=conf, transport=transport)
+        conductor = self.client_apis.get(
+            conductor_rpcapi.ConductorAPI.API_NAME)
+        if conductor is not None:
+            # An object newer than this release, received as an argument
+            # or in an answer, is backported by a conductor (as Nova's
+            # computes do).
+            self.object_backport = conductor.backport_object
+            for api in self.client_apis.values():
+                api.object_backport = conductor.backport_object
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self.handled = collections.Counter()
@@ -82,6 +91,45 @@ class ComputeManager(manager.Manager):
             self._handled_instances.append(instance_uuid)
             self.instances.setdefault(instance_uuid, []).append(
                 'backup:%s:%s' % (name, rotation))
+
+    def update_task(self, context, task):
+        """Call (6.0): check ``task``, have a conductor update it.
+
+        The Task received is checked against what this release defines,
+        sent to a conductor (task_update), and the conductor's answer
+        checked again and answered.
+        """
+        self._count('update_task')
+        self.check_task(task, 'new', 'update_task')
+        updated = self._conductor().task_update(context, task)
+        return self.check_task(updated, 'updated',
+                               'task_update answer of the conductor')
+
+    def record_task(self, context, task):
+        """Cast (6.0): check ``task``, pass it on to a conductor.
+
+        The Task goes to a conductor by a call (task_update, whose answer
+        is checked) and a cast (task_record); it counts as handled only
+        when all of that succeeded.
+        """
+        self._count('record_task')
+        try:
+            self.check_task(task, 'new', 'record_task')
+            conductor = self._conductor()
+            self.check_task(conductor.task_update(context, task), 'updated',
+                            'task_update answer of the conductor')
+            conductor.task_record(context, task)
+        except Exception as exc:
+            LOG.error('compute %(host)s could not record task %(name)s: '
+                      '%(exc)s', {'host': self.host,
+                                  'name': getattr(task, 'name', '?'),
+                                  'exc': exc})
+            return
+        with self._lock:
+            self._handled_instances.append(task.name)
+
+    def _conductor(self):
+        return self.client_apis[conductor_rpcapi.ConductorAPI.API_NAME]
 
     def get_stats(self, context):
         """Messages handled per method (any version; for test harnesses)."""

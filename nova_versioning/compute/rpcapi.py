@@ -30,6 +30,11 @@ class ComputeAPI(client.PinnedRPCAPI):
     * 6.4 - backup_instance() takes rotation
     * 6.5 - ping() takes trace_id
 
+    Beside them, every compute accepts the sample-service methods that
+    carry a versioned Task (6.0): update_task() and record_task(). A Task
+    is backported to the object manifest of the computes the cap was
+    decided for (see PinnedRPCAPI.object_serializer).
+
     Each method sends the version where its signature last changed, or the
     older one the version cap allows, dropping what the older version
     lacks. A method that cannot keep its meaning on an older peer raises
@@ -105,3 +110,13 @@ class ComputeAPI(client.PinnedRPCAPI):
             raise self._unsupported(rpc_client, 'backup_instance', '6.3')
         cctxt = rpc_client.prepare(server=host, version=version)
         cctxt.cast(ctxt, 'backup_instance', **kwargs)
+
+    def update_task(self, ctxt, host, task):
+        """Call: the compute on ``host`` updates ``task`` and answers it."""
+        cctxt = self.client.prepare(server=host, version='6.0')
+        return cctxt.call(ctxt, 'update_task', task=task)
+
+    def record_task(self, ctxt, host, task):
+        """Cast: the compute on ``host`` records ``task``."""
+        cctxt = self.client.prepare(server=host, version='6.0')
+        cctxt.cast(ctxt, 'record_task', task=task)

@@ -36,6 +36,7 @@ from nova_versioning import exception
 from nova_versioning import manager
 from nova_versioning.objects import base as obj_base
 from nova_versioning.objects import service as service_obj
+from nova_versioning.objects import task as task_obj
 from nova_versioning import rpc
 from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 
@@ -98,7 +99,7 @@ class ConductorManager(manager.Manager):
 
     def rpc_serializer(self):
         # Arguments that cannot be read are refused here, with the rule.
-        return rpc.EndpointSerializer()
+        return rpc.EndpointSerializer(base=self.object_serializer())
 
     # -- indirection API (3.0) ----------------------------------------------
 
@@ -224,6 +225,7 @@ class ConductorManager(manager.Manager):
     @messaging.expected_exceptions(exception.NovaVersioningException)
     def object_backport_versions(self, context, objinst=_MISSING,
                                  object_versions=_MISSING, **unknown):
+        self._older_than_object(objinst, object_versions)
         name = (objinst.obj_name()
                 if isinstance(objinst, ovo_base.VersionedObject)
                 else type(objinst).__name__)
@@ -244,11 +246,79 @@ class ConductorManager(manager.Manager):
                              % objinst.obj_name())
         except exception.ObjectActionNotAllowed as exc:
             raise self._refused(context, exc)
-        target = object_versions[objinst.obj_name()]
-        LOG.debug('Backporting %(obj)s to %(ver)s',
-                  {'obj': objinst.obj_name(), 'ver': target})
-        return objinst.obj_to_primitive(target_version=target,
-                                        version_manifest=object_versions)
+        name = objinst.obj_name()
+        target = object_versions[name]
+        if (obj_base.parse_object_version(target) >
+                obj_base.parse_object_version(objinst.VERSION)):
+            # Never claim a version newer than the object is.
+            target = objinst.VERSION
+        LOG.debug('Backporting %(obj)s %(have)s to %(ver)s',
+                  {'obj': name, 'have': objinst.VERSION, 'ver': target})
+        try:
+            return objinst.obj_to_primitive(
+                target_version=target, version_manifest=object_versions)
+        except Exception as exc:
+            raise exception.ObjectBackportFailed(
+                host=self.host, objname=name, objver=objinst.VERSION,
+                target=obj_base.describe_manifest(object_versions),
+                reason=str(exc).strip().splitlines()[0])
+
+    def _older_than_object(self, objinst, object_versions):
+        """Refuse, clearly, an object newer than this conductor knows."""
+        if not (isinstance(objinst, rpc.UnreadableArgument)
+                and isinstance(objinst.error,
+                               (exception.ObjectVersionTooNew,
+                                ovo_exc.IncompatibleObjectVersion))
+                and isinstance(objinst.primitive, dict)):
+            return
+        primitive = objinst.primitive
+        name = primitive.get(obj_base.NovaVersioningObject._obj_primitive_key(
+            'name'))
+        version = primitive.get(
+            obj_base.NovaVersioningObject._obj_primitive_key('version'))
+        wanted = (object_versions.get(name)
+                  if isinstance(object_versions, dict) else None)
+        raise exception.ObjectBackportFailed(
+            host=self.host, objname=rules.safe(name),
+            objver=rules.safe(version), target=rules.safe(wanted),
+            reason='this conductor is older than the object (%s); upgrade '
+                   'the conductors before the services that send it'
+                   % objinst.error)
+
+    # -- the sample services' Task (3.0) ------------------------------------
+
+    def task_update(self, context, task=None):
+        """Call: ``task`` as this conductor now has it.
+
+        The answer is a Task this conductor builds at its release's
+        version: a service of an older release asks for a backport.
+        """
+        self.check_task(task, 'new', 'task_update')
+        return task_obj.sample(task.name, 'updated')
+
+    def task_record(self, context, task=None):
+        """Cast: check and record ``task``."""
+        try:
+            self.check_task(task, 'new', 'task_record')
+        except Exception as exc:
+            LOG.error('conductor %(host)s could not record a task: '
+                      '%(exc)s', {'host': self.host, 'exc': exc})
+
+    def dispatch_task(self, context, host=None, task=None, cast=False):
+        """Call: send ``task`` to the compute on ``host``.
+
+        Through this conductor's compute client, capped to the computes'
+        object manifest: update_task() (answered) or, with cast,
+        record_task().
+        """
+        self.check_task(task, 'new', 'dispatch_task')
+        compute = self.client_apis[compute_rpcapi.ComputeAPI.API_NAME]
+        if cast:
+            compute.record_task(context, host, task)
+            return None
+        answer = compute.update_task(context, host, task)
+        return self.check_task(answer, 'updated',
+                               'update_task answer of %s' % rules.safe(host))
 
     # -- 3.1 / 3.2 ----------------------------------------------------------
 

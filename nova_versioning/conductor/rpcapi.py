@@ -37,6 +37,13 @@ class ConductorAPI(client.PinnedRPCAPI,
     * 3.1 - Adds ping()
     * 3.2 - ping() takes trace_id
 
+    Beside them, every conductor accepts the sample-service methods that
+    carry a versioned Task (3.0): task_update(), task_record() and
+    dispatch_task(). A Task sent is backported to the object manifest of
+    the conductors the cap was decided for; a Task answered newer than
+    this release knows is backported by a conductor
+    (object_backport_versions) before it is read.
+
     The indirection calls are all 3.0, which every conductor accepts. They
     can be sent before the first resolve() (BOOTSTRAP_VERSION): resolving
     ``[upgrade_levels]/conductor=auto`` on a host without database access
@@ -69,14 +76,29 @@ class ConductorAPI(client.PinnedRPCAPI,
         return lastgood.options(self._conf).get(
             'versioning', 'minimum_version_lookup_timeout')
 
-    def rpc_serializer(self):
+    def rpc_serializer(self, base=None):
         """Every call declares this caller's code version and host.
 
         The conductor holds a write of a record's version to it (rule
         "declared code version" in conductor.rules).
         """
         return rpc.DeclaringSerializer(lambda: (
-            nv_history.this_service_version(self._conf), self._conf.host))
+            nv_history.this_service_version(self._conf), self._conf.host),
+            base=base)
+
+    def backport_timeout(self):
+        return lastgood.options(self._conf).get(
+            'versioning', 'object_backport_timeout')
+
+    def backport_object(self, context, primitive, manifest):
+        """Ask a conductor for ``primitive`` as ``manifest`` knows it.
+
+        What a service calls when it received an object newer than its
+        release reads (the ``object_backport`` of its RPC APIs and
+        serializers); waits at most [versioning]/object_backport_timeout
+        seconds.
+        """
+        return self.object_backport_versions(context, primitive, manifest)
 
     def object_class_action_versions(self, context, objname, objmethod,
                                      object_versions, args, kwargs):
@@ -95,7 +117,8 @@ class ConductorAPI(client.PinnedRPCAPI,
                           objmethod=objmethod, args=args, kwargs=kwargs)
 
     def object_backport_versions(self, context, objinst, object_versions):
-        cctxt = self.client.prepare(version='3.0')
+        cctxt = self.client.prepare(version='3.0',
+                                    timeout=self.backport_timeout())
         return cctxt.call(context, 'object_backport_versions',
                           objinst=objinst, object_versions=object_versions)
 
@@ -126,3 +149,26 @@ class ConductorAPI(client.PinnedRPCAPI,
             raise self._unsupported(rpc_client, 'ping', '3.1')
         cctxt = rpc_client.prepare(version=version)
         return cctxt.call(ctxt, 'ping', **kwargs)
+
+    # -- the sample services' Task (3.0) ----------------------------------
+
+    def task_update(self, ctxt, task):
+        """Call: the conductor answers ``task`` as it now stands."""
+        cctxt = self.client.prepare(version='3.0')
+        return cctxt.call(ctxt, 'task_update', task=task)
+
+    def task_record(self, ctxt, task):
+        """Cast: the conductor records ``task``."""
+        cctxt = self.client.prepare(version='3.0')
+        cctxt.cast(ctxt, 'task_record', task=task)
+
+    def dispatch_task(self, ctxt, host, task, cast=False):
+        """Call: the conductor sends ``task`` to the compute on ``host``.
+
+        With cast=False it calls the compute's update_task() and answers
+        what the compute answered; with cast=True it casts record_task()
+        and answers None once the cast is sent.
+        """
+        cctxt = self.client.prepare(version='3.0')
+        return cctxt.call(ctxt, 'dispatch_task', host=host, task=task,
+                          cast=cast)

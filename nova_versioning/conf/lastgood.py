@@ -37,7 +37,7 @@ GUARDED = {
     None: ('report_interval',),
     'versioning': ('auto_refresh_interval', 'minimum_version_cache_ttl',
                    'minimum_version_lookup_timeout',
-                   'stale_service_timeout'),
+                   'object_backport_timeout', 'stale_service_timeout'),
 }
 
 _OPT_LISTS = {None: service_conf.service_opts,

@@ -115,6 +115,26 @@ versioning_opts = [
                     'credentials or never answers ends the start with one '
                     'line and nothing written. Once running, the service '
                     'reconnects as oslo.messaging does.'),
+    cfg.IntOpt('object_backport_timeout',
+               default=30,
+               min=1,
+               max=ONE_HOUR,
+               mutable=True,
+               help='Seconds a service waits for a conductor to backport a '
+                    'versioned object it received at a version newer than '
+                    'its release knows (object_backport_versions). When no '
+                    'conductor answers in time, the message carrying the '
+                    'object fails with an error naming the object, its '
+                    'version and the version this release knows.'),
+    cfg.BoolOpt('disable_object_compat',
+                default=False,
+                help='Testing aid: send versioned objects at the versions '
+                     'of this release, whatever the receivers run, and '
+                     'never ask a conductor to backport an object this '
+                     'release cannot read: what a service without object '
+                     'version compatibility does. The rolling-upgrade '
+                     'job\'s "--break objects" variant sets it. Never set '
+                     'this in production.'),
     cfg.StrOpt('emulated_release',
                help='Testing aid: make this process record, and behave as, '
                     'an older release. Accepts a release name from the '

@@ -47,6 +47,7 @@ KINDS = {
                     control=False),
 }
 PING_VERSION = {'conductor': '3.1', 'compute': '6.0'}
+CHECKS_VERSION = {'conductor': '3.0', 'compute': '6.0'}
 
 
 class StartRefused(Exception):
@@ -61,6 +62,8 @@ class Handle(object):
         self.runner = runner
         # How many handled casts were already read (see Fleet.handled).
         self.handled_read = 0
+        # (checked, failed) of its object checks already counted.
+        self.checks_read = (0, 0)
         # In-process services only: the log lines captured.
         self.log_lines = []
 
@@ -76,6 +79,15 @@ class Fleet(object):
         self.upgrade_levels = dict(upgrade_levels)
         self.context = nv_context.get_admin_context()
         self._running = []
+        #: {section: {option: value}} every service started gets.
+        self.service_config = {}
+
+    def _extra(self, extra):
+        merged = {}
+        for source in (self.service_config, extra or {}):
+            for section, values in source.items():
+                merged.setdefault(section, {}).update(values)
+        return merged
 
     def ping(self, handle, timeout=30):
         target = messaging.Target(topic=KINDS[handle.kind]['topic'],
@@ -109,6 +121,15 @@ class Fleet(object):
                           start=handle.handled_read)
         handle.handled_read += len(ids)
         return ids
+
+    def object_checks(self, handle, timeout=30):
+        """{checked, failed, problems} of the objects handle received."""
+        target = messaging.Target(topic=KINDS[handle.kind]['topic'],
+                                  server=handle.host,
+                                  version=CHECKS_VERSION[handle.kind])
+        client = rpc.get_client(self.transport, target).prepare(
+            timeout=timeout)
+        return client.call(self.context, 'get_object_checks')
 
     def log_mark(self, handle):
         """A position in the log of handle, for log_since()."""
@@ -169,7 +190,7 @@ class ProcessFleet(Fleet):
             sections)
 
     def start(self, kind, host, release=None, extra=None):
-        config = self._config(kind, host, release, extra)
+        config = self._config(kind, host, release, self._extra(extra))
         proc = process.ServiceProcess(
             kind, [config], os.path.join(self.workdir,
                                          '%s-%s.log' % (kind, host)),
@@ -289,9 +310,10 @@ class InProcessFleet(Fleet):
         }
         for name, value in self.upgrade_levels.items():
             overrides[('upgrade_levels', name)] = value
-        for section, values in (extra or {}).items():
+        for section, values in self._extra(extra).items():
             for name, value in values.items():
-                overrides[(section, name)] = value
+                overrides[(section if section != 'DEFAULT' else None,
+                           name)] = value
         conf = private_conf(overrides)
         svc = service.RPCService(conf=conf, host=host,
                                  transport=self.transport, **KINDS[kind])

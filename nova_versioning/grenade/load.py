@@ -21,6 +21,17 @@ handled or lost. Each cast names an instance of its own,
 records the instances of the casts it handled (``get_handled``), so a
 cast handled late is still matched to the message that was sent. The
 generator is paused for a host while it is drained and restarted.
+
+Each round also sends a versioned Task through the conductor (when an
+objects API is given): a call, dispatch_task(), which the conductor
+passes on to the compute by a call (update_task(), which calls the
+conductor's task_update() in turn), and a cast, the conductor's
+record_task() to the compute (which calls task_update() and casts
+task_record() to the conductor), so a Task goes both ways between
+computes and conductors in calls and casts. Every receiver checks each
+Task field by field against what its release defines; the call's answer
+is checked here too. The Task traffic alone is paused while the
+conductor is replaced.
 """
 
 import collections
@@ -28,6 +39,8 @@ import threading
 import time
 
 from oslo_log import log as logging
+
+from nova_versioning.objects import task as task_obj
 
 LOG = logging.getLogger(__name__)
 
@@ -45,6 +58,9 @@ class HostCounters(object):
         # Identities of the casts sent (the client did not refuse them).
         self.cast_ids = []
         self.errors = collections.Counter()
+        # Tasks answered and checked here, and what was wrong with them.
+        self.objects_checked = 0
+        self.object_problems = []
 
     @property
     def casts(self):
@@ -63,15 +79,34 @@ class LoadGenerator(object):
         runner swaps it when its controllers are upgraded).
     :param context: request context.
     :param interval: pause between two rounds to one host, in seconds.
+    :param objects_api: callable returning the ConductorAPI the Tasks are
+        sent through, or None (no Task traffic).
+    :param check_answer: callable(host, task) returning the problems of
+        the Task a dispatch_task() call answered (empty: as expected).
     """
 
-    def __init__(self, api, context, interval=0.05):
+    def __init__(self, api, context, interval=0.05, objects_api=None,
+                 check_answer=None):
         self._api = api
         self.context = context
         self.interval = interval
+        self._objects_api = objects_api
+        self._check_answer = check_answer
         self._lock = threading.Lock()
         self._hosts = {}
         self._stop = threading.Event()
+        self._objects = threading.Event()
+        self._objects.set()
+
+    def pause_objects(self):
+        """Stop sending Tasks; returns once none is under way."""
+        self._objects.clear()
+        for entry in list(self._hosts.values()):
+            with entry['busy']:
+                pass
+
+    def resume_objects(self):
+        self._objects.set()
 
     def add_host(self, host):
         with self._lock:
@@ -150,6 +185,45 @@ class LoadGenerator(object):
                 counters.errors[_error_name(exc)] += 1
             else:
                 counters.cast_ids.append(message_id)
+        if self._objects_api is not None and self._objects.is_set():
+            self._tasks(host, entry, counters)
+
+    def _tasks(self, host, entry, counters):
+        api = self._objects_api()
+        entry['sequence'] += 1
+        name = 'task-%s-%d' % (host, entry['sequence'])
+        counters.sent += 1
+        counters.calls += 1
+        try:
+            answer = api.dispatch_task(self.context, host,
+                                       task_obj.sample(name))
+            problems = self._check_answer(host, answer)
+        except Exception as exc:
+            name = _error_name(exc)
+            if name == 'MessagingTimeout':
+                counters.lost += 1
+            else:
+                counters.rejected += 1
+            counters.errors[name] += 1
+        else:
+            counters.objects_checked += 1
+            if problems:
+                counters.rejected += 1
+                counters.errors['ObjectCheckFailed'] += 1
+                counters.object_problems.extend(problems)
+            else:
+                counters.answered += 1
+        entry['sequence'] += 1
+        name = 'task-%s-%d' % (host, entry['sequence'])
+        counters.sent += 1
+        try:
+            api.dispatch_task(self.context, host, task_obj.sample(name),
+                              cast=True)
+        except Exception as exc:
+            counters.rejected += 1
+            counters.errors[_error_name(exc)] += 1
+        else:
+            counters.cast_ids.append(name)
 
 
 def _error_name(exc):

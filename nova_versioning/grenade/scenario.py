@@ -28,8 +28,13 @@
    blocks a new controller's start, with a message naming it.
 
 The load generator sends to every compute the whole time (paused only for
-the host being restarted); any rejected or lost message, unexpected pin or
-missing refusal or log line fails the run. A stage that raises (a service
+the host being restarted), and a versioned Task through the conductor to
+every compute and back (paused only while the conductor is replaced):
+every service checks each Task it receives field by field against what
+its release defines, and this runner checks the answers (their version
+is the oldest of the releases they went through). Any rejected or lost
+message, object that fails its check, unexpected pin or missing refusal
+or log line fails the run. A stage that raises (a service
 that never starts, an unexpected error) ends the run: the report then
 names that stage and the error, after the stages done.
 """
@@ -40,11 +45,13 @@ import time
 from oslo_log import log as logging
 
 from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import context as nv_context
 from nova_versioning.db import api as db_api
 from nova_versioning.grenade import fleet as nv_fleet
 from nova_versioning.grenade import load
 from nova_versioning import objects
+from nova_versioning.objects import task as task_obj
 from nova_versioning.rpc import client as rpc_client
 from nova_versioning.rpc import pinning
 
@@ -75,7 +82,14 @@ class Ledger(object):
     def _stage(self, number):
         return self._stages.setdefault(number, {
             'sent': 0, 'answered_calls': 0, 'rejected': 0, 'lost_calls': 0,
-            'errors': collections.Counter()})
+            'errors': collections.Counter(), 'objects_checked': 0,
+            'object_problems': []})
+
+    def add_checks(self, number, checked, problems):
+        """Objects checked (and what was wrong) in stage number."""
+        stage = self._stage(number)
+        stage['objects_checked'] += checked
+        stage['object_problems'].extend(problems)
 
     def add(self, number, counters):
         """Count a load.HostCounters in stage number."""
@@ -85,6 +99,8 @@ class Ledger(object):
         stage['rejected'] += counters.rejected
         stage['lost_calls'] += counters.lost
         stage['errors'].update(counters.errors)
+        stage['objects_checked'] += counters.objects_checked
+        stage['object_problems'].extend(counters.object_problems)
         for message_id in counters.cast_ids:
             self._casts[message_id] = number
 
@@ -104,7 +120,9 @@ class Ledger(object):
                 'answered': stage['answered_calls'] + handled,
                 'rejected': stage['rejected'],
                 'lost': stage['lost_calls'] + len(casts) - handled,
-                'errors': dict(stage['errors'])}
+                'errors': dict(stage['errors']),
+                'objects_checked': stage['objects_checked'],
+                'object_problems': list(stage['object_problems'][:20])}
 
 
 def describe_levels(levels):
@@ -151,7 +169,11 @@ class Scenario(object):
         self._checks = {}
         self._current = None
         self._api = None
-        self.load = load.LoadGenerator(lambda: self._api, self.context)
+        self._conductor_api = None
+        self.load = load.LoadGenerator(
+            lambda: self._api, self.context,
+            objects_api=lambda: self._conductor_api,
+            check_answer=self._check_answer)
 
     # -- helpers ---------------------------------------------------------
 
@@ -160,8 +182,62 @@ class Scenario(object):
         api = compute_rpcapi.ComputeAPI(self.fleet.transport,
                                         conf=self.make_conf(release))
         api.resolve(self.context)
+        conductor = conductor_rpcapi.ConductorAPI(
+            self.fleet.transport, conf=self.make_conf(release))
+        conductor.resolve(self.context)
         self._api = api
+        self._conductor_api = conductor
         self.releases['api'] = release
+
+    def _manifest(self, who):
+        """The objects the release of who (a host, or 'api') knows."""
+        return self.history.object_manifest(
+            self.history.releases[self.releases[who]])
+
+    def _check_answer(self, host, task):
+        """Problems of the Task a dispatch through host answered.
+
+        Field by field what this runner's release defines, with nothing
+        lost on the way: its version is the oldest of the releases it went
+        through (this runner, the conductor and the compute).
+        """
+        if not isinstance(task, task_obj.Task):
+            return ['dispatch_task through %s answered %r'
+                    % (host, type(task).__name__)]
+        manifest = self._manifest('api')
+        problems = task_obj.problems(
+            task, task_obj.sample(task.name, 'updated'), manifest,
+            release='the runner (%s)' % self.releases['api'])
+        expected = min((self._manifest(who)['Task']
+                        for who in ('api', 'ctl1', host)),
+                       key=task_obj.versionutils.convert_version_to_tuple)
+        if task.VERSION != expected:
+            problems.append('answer through %s is Task %s, expected %s '
+                            '(the oldest release on its way)'
+                            % (host, task.VERSION, expected))
+        return problems
+
+    def _read_checks(self, host):
+        """Count the objects host checked since last asked."""
+        handle = self.handles[host]
+        try:
+            found = self.fleet.object_checks(handle)
+        except Exception as exc:
+            LOG.warning('Cannot read the object checks of %s: %s', host,
+                        exc)
+            return
+        checked, failed = handle.checks_read
+        if found['checked'] < checked:
+            # A new worker (a reload on the threading backend respawns it)
+            # counts from zero.
+            checked, failed = 0, 0
+        new_failed = found['failed'] - failed
+        problems = (['%s: %s' % (host, line)
+                     for line in found['problems'][-new_failed:]]
+                    if new_failed > 0 else [])
+        self.ledger.add_checks(self._current, found['checked'] - checked,
+                               problems)
+        handle.checks_read = (found['checked'], found['failed'])
 
     def _start(self, kind, host, release):
         self.handles[host] = self.fleet.start(kind, host, release=release)
@@ -179,6 +255,7 @@ class Scenario(object):
         self.load.pause(host)
         counters = self.load.take(host)
         self.ledger.add(self._current, counters)
+        self._read_checks(host)
         # Wait until the compute handled every cast sent, or handles no
         # more of them (the rest are lost, unless handled later).
         waiting = counters.cast_ids
@@ -214,6 +291,8 @@ class Scenario(object):
 
     def _stage(self, name, expected_cap, checks=(), pins=None, **extra):
         number = self._current
+        if 'ctl1' in self.handles:
+            self._read_checks('ctl1')
         pins = pins or self._pins()
         checks = list(checks) + self._pin_problems(pins, expected_cap)
         self._checks[number] = checks
@@ -239,6 +318,12 @@ class Scenario(object):
             problems.append('%d rejected' % totals['rejected'])
         if totals['lost']:
             problems.append('%d lost' % totals['lost'])
+        if totals['object_problems']:
+            problems.append('objects not as their receiver\'s release '
+                            'defines them: %s'
+                            % ' | '.join(totals['object_problems'][:3]))
+        elif not totals['objects_checked']:
+            problems.append('no object was checked')
         stage.update(totals, problems=problems, ok=not problems)
 
     # -- stages ----------------------------------------------------------
@@ -304,9 +389,13 @@ class Scenario(object):
         self._stage(self.names()[1], self.old_cap)
 
     def _stage2(self):
+        # The Tasks go through the conductor: none while it is replaced.
+        self.load.pause_objects()
+        self._read_checks('ctl1')
         self.fleet.stop(self.handles['ctl1'])
         self._start('conductor', 'ctl1', self.new)
         self._controllers_at(self.new)
+        self.load.resume_objects()
         self._run_load()
         self._stage(self.names()[2], self.old_cap)
 
@@ -331,7 +420,14 @@ class Scenario(object):
                                            self.latest_cap)
         handle = self.handles['ctl1']
         mark = self.fleet.log_mark(handle)
-        self.fleet.reload(handle)
+        # The Tasks go through the conductor: none while it reloads (a
+        # threading backend respawns its worker).
+        self.load.pause_objects()
+        self._read_checks('ctl1')
+        try:
+            self.fleet.reload(handle)
+        finally:
+            self.load.resume_objects()
         reloads = {'ctl1': {'how': self.fleet.RELOAD,
                             'logged': _cap_lines(
                                 self.fleet.log_since(handle, mark))}}
@@ -415,7 +511,8 @@ def _cap_lines(text):
 
 
 COLUMNS = ('Stage', 'What', 'Controllers', 'Computes', 'Pin API/cond',
-           'Expected', 'Sent', 'Answered', 'Rejected', 'Lost', 'Result')
+           'Expected', 'Sent', 'Answered', 'Rejected', 'Lost', 'Objects',
+           'Result')
 
 
 def format_table(report):
@@ -429,7 +526,7 @@ def format_table(report):
                                 stage['pins']['conductor']),
                      stage['expected_pin'], str(stage['sent']),
                      str(stage['answered']), str(stage['rejected']),
-                     str(stage['lost']),
+                     str(stage['lost']), str(stage.get('objects_checked', 0)),
                      'ok' if stage['ok'] else 'FAIL: ' +
                      '; '.join(stage['problems'])))
     widths = [max([len(col)] + [len(row[i]) for row in rows])
@@ -460,7 +557,8 @@ def format_table(report):
     if details:
         lines.append('')
         lines.extend(details)
-    verdict = ('PASSED: no message rejected or lost, every pin as expected'
+    verdict = ('PASSED: no message rejected or lost, every object as its '
+               'receiver\'s release defines it, every pin as expected'
                if report['ok'] else 'FAILED')
     releases = report.get('releases')
     lines.append('')

@@ -15,3 +15,4 @@
 def register_all():
     # Importing a module registers its objects with the registry.
     __import__('nova_versioning.objects.service')
+    __import__('nova_versioning.objects.task')

@@ -260,6 +260,10 @@ class Service(base.NovaVersioningObject):
             # without its read-only check on id and version.
             value = service.fields[name].coerce(service, name, value)
             setattr(service, '_obj_' + name, value)
+        # The cell a record was read from, when read across Nova's cells
+        # (not a field: it names the record to an operator and never
+        # travels over RPC).
+        service.cell_label = getattr(db_service, 'cell', None)
         service._context = context
         service.obj_reset_changes()
         return service

@@ -37,6 +37,7 @@ from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning import exception
 from nova_versioning import history as nv_history
+from nova_versioning.objects import base as obj_base
 from nova_versioning.objects import service as service_obj
 from nova_versioning import rpc
 from nova_versioning.rpc import pinning
@@ -92,6 +93,12 @@ def validate_pins(conf, history, apis=None):
                           code_latest=latest[name])
 
 
+def reader_name(history):
+    """How messages name this process's release, as a reader of objects."""
+    return 'this service (service version %s)' % history.describe(
+        history.service_version)
+
+
 class PinnedRPCAPI(object):
     """Mixin of an RPC client API whose version cap comes from a pin.
 
@@ -122,6 +129,11 @@ class PinnedRPCAPI(object):
     #: resolve (with this cap); otherwise using the client before
     #: resolve() raises RPCClientNotResolved.
     BOOTSTRAP_VERSION = None
+    #: Optional callable(context, primitive, manifest): how an object this
+    #: process's release cannot read, in an answer, is backported before
+    #: it is read (a conductor's object_backport_versions). Set by the
+    #: manager of a service without database access; None: never asked.
+    object_backport = None
     #: Optional callable(api, decision), called after each new decision
     #: (a resolve, or an auto decision made again on use); a service uses
     #: it to keep its last good pins on disk.
@@ -183,15 +195,111 @@ class PinnedRPCAPI(object):
             self._bootstrap = self._build_client(self.BOOTSTRAP_VERSION)
         return self._bootstrap
 
-    def _build_client(self, cap):
+    def _build_client(self, cap, decision=None):
         target = messaging.Target(topic=self.TOPIC,
                                   version=self.RPC_API_VERSION)
+        serializer = self.rpc_serializer(
+            base=self.object_serializer(decision))
         return rpc.get_client(self._transport, target, version_cap=cap,
-                              serializer=self.rpc_serializer())
+                              serializer=serializer)
 
-    def rpc_serializer(self):
-        """The serializer of this API's clients (None: the default)."""
-        return None
+    def rpc_serializer(self, base=None):
+        """The serializer of this API's clients.
+
+        :param base: the serializer of the arguments and answers (the
+            objects serializer of the current decision).
+        """
+        return rpc.RequestContextSerializer(base=base)
+
+    # -- versioned objects -------------------------------------------------
+
+    def compat_disabled(self):
+        """[versioning]/disable_object_compat of this process."""
+        return bool(self._conf.versioning.disable_object_compat)
+
+    def receivers_service_version(self, decision, history=None):
+        """The service version whose objects the receivers surely know.
+
+        auto: the minimum service version of the receivers (this code's
+        own when none is recorded or they are newer); a release name: that
+        release's; an explicit "X.Y": the oldest service version that
+        speaks it; not pinned: this code's.
+        """
+        if history is None:
+            history = self.history
+        newest = history.service_version
+        if decision is None or decision.latest:
+            return newest
+        if decision.source == pinning.SOURCE_AUTO:
+            minimum = decision.minimum_version
+            if not minimum or minimum > newest:
+                return newest
+            return minimum
+        if decision.source == pinning.SOURCE_ALIAS:
+            release = str(decision.configured).strip().lower()
+            if release in history.releases:
+                return history.releases[release]
+        cap = nv_history.parse_rpc_version(decision.cap)
+        if cap is not None:
+            for version in range(newest + 1):
+                try:
+                    spoken = history.rpc_version(self.API_NAME, version)
+                except exception.InvalidHistory:
+                    continue
+                if nv_history.parse_rpc_version(spoken) >= cap:
+                    return version
+        return newest
+
+    def object_manifests(self, decision, history=None):
+        """(receivers' service version, manifest sent, own manifest).
+
+        The manifests are None when the history records none (objects then
+        go at this code's versions; a receiver that cannot read one asks a
+        conductor to backport it). With [versioning]/disable_object_compat
+        objects go at this release's own versions.
+        """
+        if history is None:
+            history = self.history
+        own = history.object_manifest(history.service_version)
+        if own is None:
+            return None, None, None
+        if self.compat_disabled():
+            return history.service_version, own, own
+        version = self.receivers_service_version(decision, history)
+        return version, history.object_manifest(version), own
+
+    def object_serializer(self, decision=None):
+        """The objects serializer of a client made for ``decision``."""
+        history = self.history
+        version, send, own = self.object_manifests(decision, history)
+        backport = None if self.compat_disabled() else self.object_backport
+        return obj_base.ReleaseObjectSerializer(
+            send=send, read=own, backport=backport,
+            receiver='%s at service version %s' % (
+                self.BINARY, history.describe(version)
+                if version is not None else 'unknown'),
+            reader=reader_name(history),
+            scope=nv_history.governed_objects(self._conf))
+
+    def objects_note(self, decision):
+        """What the decision log line says about the objects sent.
+
+        Empty when every object goes at this code's version.
+        """
+        history = self.history
+        version, send, _own = self.object_manifests(decision, history)
+        if send is None:
+            return ''
+        code = obj_base.registered_versions()
+        capped = sorted(name for name, object_version in send.items()
+                        if code.get(name) != object_version)
+        if not capped:
+            return ''
+        if self.compat_disabled():
+            return ('; objects at this release\'s versions, not capped to '
+                    'the receivers ([versioning]/disable_object_compat)')
+        return '; objects as of service version %s: %s' % (
+            version, obj_base.describe_manifest(send, only=capped))
 
     # -- resolution --------------------------------------------------------
 
@@ -225,10 +333,11 @@ class PinnedRPCAPI(object):
     def _resolve_locked(self, context, log_unchanged, fresh=False):
         previous = self.decision
         decision = self._decide(context, fresh=fresh)
-        client = self._build_client(decision.cap)
+        client = self._build_client(decision.cap, decision)
         self._state = (decision, client)
         if log_unchanged or decision != previous:
-            LOG.info(pinning.audit_message(decision))
+            LOG.info(pinning.audit_message(decision) +
+                     self.objects_note(decision))
             if decision.warning:
                 LOG.warning(decision.warning)
         if decision != previous and self.on_decision is not None:
@@ -274,7 +383,8 @@ class PinnedRPCAPI(object):
             raise ValueError('decision for %s given to the %s API'
                              % (decision.api, self.API_NAME))
         with self._resolve_lock:
-            self._state = (decision, self._build_client(decision.cap))
+            self._state = (decision, self._build_client(decision.cap,
+                                                        decision))
 
     def _refresh(self):
         # Never wait: another thread (or this one, re-entering through the

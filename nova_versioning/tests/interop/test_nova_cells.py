@@ -21,12 +21,14 @@ import json
 import os
 import subprocess
 import sys
+from urllib import parse as urlparse
 
 from oslo_config import cfg
 import sqlalchemy as sa
 
 from nova_versioning import cells
 from nova_versioning.conf import cells as cells_conf
+from nova_versioning.conf import database as database_conf
 from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import history as nv_history
@@ -177,6 +179,38 @@ class NovaCellsTestsMixin(object):
         self.assertEqual({C: 67}, cells.minimum_versions(self.conf, [C]))
         self.assertEqual(
             67, self.deployment.nova('minimum', '--binary', C)['minimum'])
+
+    def test_templated_cell_mapping_read_as_nova_reads_it(self):
+        # cell2's mapping becomes a template that Nova, and the project,
+        # fill in from [database]/connection (cell1's URL in both).
+        cell1 = urlparse.urlsplit(self.deployment.cell_urls['cell1'])
+        cell2_name = urlparse.urlsplit(
+            self.deployment.cell_urls['cell2']).path.lstrip('/')
+        template = '{scheme}://{username}:{password}@{hostname}%s/%s%s' % (
+            ':{port}' if cell1.port else '', cell2_name,
+            '?{query}' if cell1.query else '')
+        engine = sa.create_engine(self.deployment.api_url)
+        self.addCleanup(engine.dispose)
+        mappings = sa.table('cell_mappings', sa.column('name'),
+                            sa.column('database_connection'))
+
+        def remap(url):
+            with engine.begin() as connection:
+                connection.execute(mappings.update().where(
+                    mappings.c.name == 'cell2').values(
+                    database_connection=url))
+        remap(template)
+        self.addCleanup(remap, self.deployment.cell_urls['cell2'])
+        database_conf.register_opts(self.conf)
+        self.conf.set_override('connection',
+                               self.deployment.cell_urls['cell1'],
+                               group='database')
+        nova = self.deployment.nova('minimum', '--binary', C)
+        self.assertEqual(67, nova['minimum'])
+        self.assertEqual({C: nova['minimum']},
+                         cells.minimum_versions(self.conf, [C]))
+        self.assertEqual(nova['hosts'], sorted(
+            [r.cell, r.host] for r in cells.at_minimum_version(self.conf, C)))
 
     # -- Nova's databases as they are ---------------------------------------
 

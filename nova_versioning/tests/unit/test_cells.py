@@ -169,6 +169,39 @@ class CellsTestsMixin(object):
         self.assertIn('Cell cell3 did not answer and is left out',
                       logs.output)
 
+    def _template_of(self, url):
+        """``url`` as a template that [database]/connection = url fills."""
+        scheme, rest = url.split('://', 1)
+        path = rest.split('/', 1)[1].split('?')[0].lstrip('/')
+        return '{scheme}://' + rest.replace(path, '{path}', 1)
+
+    def _remap_cell2(self, database_connection):
+        with self.api_engine.begin() as connection:
+            connection.execute(MAPPINGS.update().where(
+                MAPPINGS.c.uuid == CELL2_UUID).values(
+                database_connection=database_connection))
+
+    def test_templated_cell_url_filled_in_as_nova_does(self):
+        self._remap_cell2(self._template_of(self.cell_urls['cell2']))
+        self.flags(connection=self.cell_urls['cell2'], group='database')
+        cell2 = [c for c in cells.get_cells(self.conf) if c.name == 'cell2']
+        self.assertEqual([(self.cell_urls['cell2'], None)],
+                         [(c.url, c.problem) for c in cell2])
+        # cpu3 and cpu4, version 5, are only in cell2.
+        self.assertEqual({C: 5}, cells.minimum_versions(self.conf, [C]))
+
+    def test_templated_cell_url_without_database_connection(self):
+        self._remap_cell2(self._template_of(self.cell_urls['cell2']))
+        self.flags(connection=None, group='database')
+        exc = self.assertRaises(exception.CellsUnanswered,
+                                cells.minimum_versions, self.conf, [C])
+        self.assertIn('cell cell2', str(exc))
+        self.assertIn('is a template and [database]/connection is not set',
+                      str(exc))
+        self.assertEqual(1, len(str(exc).splitlines()))
+        self.flags(unanswered_cell='ignore', group='cells')
+        self.assertEqual({C: 6}, cells.minimum_versions(self.conf, [C]))
+
     def test_pinned_client_keeps_last_good_cap_on_hold(self):
         transport = self.useFixture(fakes.FakeTransport(self.conf)).transport
         self.flags(compute='auto', group='upgrade_levels')
@@ -214,7 +247,7 @@ class CellsTestsMixin(object):
             exception.TooOldComputeService,
             guards.check_oldest_supported_computes, self.context,
             'nova-conductor', self.conf)
-        self.assertIn('cpu-ancient', str(exc))
+        self.assertIn('cpu-ancient in cell2 (version 3', str(exc))
 
     def test_upgrade_check_old_computes_across_cells(self):
         self._add('cell2', 'cpu-ancient', C, 3)
@@ -289,3 +322,40 @@ class CellsTestsMixin(object):
 
 class CellsSQLiteTestCase(CellsTestsMixin, base.DBTestCase):
     pass
+
+
+class CellURLTemplateTestCase(base.TestCase):
+    """Cell mapping URLs filled in from [database]/connection."""
+
+    def _url(self, template, local):
+        self.flags(connection=local, group='database')
+        return cells.cell_url(template, self.conf)
+
+    def test_plain_url_unchanged(self):
+        self.assertEqual(('mysql://a:b@h/nova', None),
+                         self._url('mysql://a:b@h/nova', None))
+
+    def test_every_part(self):
+        self.assertEqual(
+            ('mysql+pymysql://nova:pw@db1:3307/nova_cell2?charset=utf8',
+             None),
+            self._url('{scheme}://{username}:{password}@{hostname}:{port}'
+                      '/{path}_cell2?{query}',
+                      'mysql+pymysql://nova:pw@db1:3307/nova?charset=utf8'))
+
+    def test_several_hosts_numbered(self):
+        self.assertEqual(
+            ('postgresql://u2:p2@h2/cell', None),
+            self._url('postgresql://{username2}:{password2}@{hostname2}/cell',
+                      'postgresql://u1:p1@h1,u2:p2@h2/nova'))
+
+    def test_unknown_name_is_a_problem_not_a_crash(self):
+        url, problem = self._url('{scheme}://{nothing}/x',
+                                 'sqlite:////tmp/x.db')
+        self.assertEqual('{scheme}://{nothing}/x', url)
+        self.assertIn('could not be filled in from [database]/connection',
+                      problem)
+
+    def test_malformed_template(self):
+        url, problem = self._url('{scheme://x', 'sqlite:////tmp/x.db')
+        self.assertIsNotNone(problem)

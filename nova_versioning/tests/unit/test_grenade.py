@@ -156,8 +156,16 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertIn('Stage 5 refusal: ' + ancient, proc.stdout)
         self.assertIn('Stage 6 refusal: ' + forgotten, proc.stdout)
         self.assertIn('Stage 4, ctl1 reloaded by ', proc.stdout)
-        self.assertIn('PASSED: no message rejected or lost, every pin as '
+        self.assertIn('PASSED: no message rejected or lost, every object '
+                      'as its receiver\'s release defines it, every pin as '
                       'expected (ocata -> queens)', proc.stdout)
+        # Tasks went through every stage, each checked by its receivers
+        # and by the runner, none found wrong.
+        for stage in report['stages']:
+            self.assertGreater(stage['objects_checked'], 0, stage)
+            self.assertEqual([], stage['object_problems'])
+        # The new conductor caps what it sends to the old computes.
+        self.assertIn('objects as of service version 5: Task 1.0', log)
 
     def test_unpinned_controllers_fail_the_job(self):
         proc, report = self._run('--break', 'unpinned')
@@ -175,6 +183,22 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         for stage in report['stages']:
             self.assertEqual(stage['sent'], stage['answered'] +
                              stage['rejected'] + stage['lost'])
+        self.assertIn('FAILED (ocata -> queens)', proc.stdout)
+
+    def test_objects_without_compat_fail_the_job(self):
+        # Objects sent at the sender's versions, no backport: the old
+        # computes cannot read what the new conductor sends them.
+        proc, report = self._run('--break', 'objects')
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIs(False, report['ok'])
+        self.assertEqual('objects', report['break'])
+        old, upgraded = report['stages'][0], report['stages'][1]
+        self.assertEqual((0, 0), (old['rejected'], old['lost']))
+        self.assertGreater(upgraded['rejected'], 0)
+        self.assertEqual(['ObjectVersionTooNew'], list(upgraded['errors']))
+        # Once every compute and the pins are upgraded, nothing fails.
+        for stage in report['stages'][3:]:
+            self.assertEqual((0, 0), (stage['rejected'], stage['lost']))
         self.assertIn('FAILED (ocata -> queens)', proc.stdout)
 
     def test_a_crash_still_writes_the_report(self):

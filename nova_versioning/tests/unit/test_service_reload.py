@@ -143,7 +143,9 @@ class TestStart(_ReloadTestCase):
         messages = self.records.messages()
         for api, line in (
                 ('compute', 'Automatically selected compute RPC version 6.4 '
-                            'from minimum service version 6; held by: c2'),
+                            'from minimum service version 6; held by: c2; '
+                            'objects as of service version 6: Task 1.1, '
+                            'TaskList 1.1, TaskResources 1.0'),
                 ('scheduler', 'scheduler RPC version cap 2.2 (not pinned: '
                               'the latest version)')):
             self.assertEqual(

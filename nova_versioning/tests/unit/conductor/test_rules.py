@@ -310,7 +310,8 @@ class TestForgedWrites(ForgeryTestCase):
     def test_caller_without_declaration_is_held_to_the_range(self):
         # A caller of a release that does not declare its code version.
         self.useFixture(fixtures.MockPatchObject(
-            type(self.api), 'rpc_serializer', lambda api: None))
+            type(self.api), 'rpc_serializer',
+            lambda api, base=None: rpc.RequestContextSerializer(base=base)))
         self.api._bootstrap = None
         self.forge(self.service, 9)
         self.service._save()

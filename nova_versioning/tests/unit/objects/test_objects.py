@@ -13,16 +13,23 @@
 
 from oslo_versionedobjects import fixture
 
+from nova_versioning import exception
+from nova_versioning import history
 from nova_versioning import objects
 from nova_versioning.objects import base as obj_base
 from nova_versioning.tests import base
 
 # When a test below fails, the object's fields or remotable methods
 # changed: bump the object's VERSION (and add a compatibility routine if an
-# older version must still be understood), then update its fingerprint
-# here. Never update a fingerprint without bumping the version.
+# older version must still be understood), record the new version in the
+# object manifest of the newest service version
+# (history.OBJECT_VERSION_HISTORY), then update its fingerprint here.
+# Never update a fingerprint without bumping the version.
 object_data = {
     'Service': '1.1-e3245cbaf74f0a752fff199214ed6cd3',
+    'Task': '1.2-136ff88340f65dca9b82afda68805718',
+    'TaskList': '1.2-15ecf022a68ddbb8c2a6739cfc9f8f5e',
+    'TaskResources': '1.1-87111b47305bb60dbdcb091244544525',
 }
 
 
@@ -44,6 +51,29 @@ class TestObjectVersions(base.TestCase):
 
     def test_every_object_has_a_fingerprint(self):
         self.assertEqual(sorted(object_data), sorted(_our_classes()))
+
+    def test_newest_manifest_is_what_the_code_registers(self):
+        # A VERSION bumped without a history entry fails here, and so
+        # does an object the history does not name.
+        history.default_history().check_registered_objects(
+            obj_base.registered_versions())
+        self.assertEqual(
+            {name: cls[0].VERSION for name, cls in _our_classes().items()},
+            history.OBJECT_VERSION_HISTORY[-1])
+
+    def test_a_bump_without_a_history_entry_is_refused(self):
+        registered = dict(obj_base.registered_versions(), Task='1.3')
+        exc = self.assertRaises(
+            exception.InvalidHistory,
+            history.default_history().check_registered_objects, registered)
+        self.assertIn('registers object Task 1.3, the newest object '
+                      'manifest (service version 7) says 1.2', str(exc))
+        registered = dict(obj_base.registered_versions(), Thing='1.0')
+        exc = self.assertRaises(
+            exception.InvalidHistory,
+            history.default_history().check_registered_objects, registered)
+        self.assertIn('Thing 1.0, which the newest object manifest',
+                      str(exc))
 
     def test_registered_as_attribute(self):
         self.assertIs(obj_base.NovaVersioningObjectRegistry.obj_classes()[

@@ -37,6 +37,12 @@ MIN_VERSION = ('nova_versioning.objects.service.Service.'
                'get_minimum_version')
 
 
+# What the decision line says of the objects sent to computes of
+# service version 5 (ocata).
+OBJECTS_5 = ('; objects as of service version 5: Task 1.0, TaskList 1.0, '
+             'TaskResources 1.0')
+
+
 class TestSampleAPIs(base.TestCase):
 
     def test_rpc_api_version_is_the_latest_of_the_history(self):
@@ -130,8 +136,8 @@ class TestResolve(_ClientTestCase):
         self.assertEqual('6.3', api.client.version_cap)
         self.assertTrue(api.can_send_version('6.3'))
         self.assertFalse(api.can_send_version('6.4'))
-        self.assertEqual(['compute RPC version cap 6.3 (explicit pin)'],
-                         self.log_lines())
+        self.assertEqual(['compute RPC version cap 6.3 (explicit pin)'
+                          + OBJECTS_5], self.log_lines())
 
     def test_alias_pin(self):
         self.pin('scheduler', 'Pike')
@@ -158,7 +164,8 @@ class TestResolve(_ClientTestCase):
         self.assertEqual('6.3', api.client.version_cap)
         self.assertEqual(
             ['Automatically selected compute RPC version 6.3 from minimum '
-             'service version 5; held by: c1, c2'], self.log_lines())
+             'service version 5; held by: c1, c2' + OBJECTS_5],
+            self.log_lines())
 
     def test_auto_latest(self):
         self.register('c1')
@@ -173,6 +180,35 @@ class TestResolve(_ClientTestCase):
         self.assertEqual(
             ['Automatically selected compute RPC version 6.5 from minimum '
              'service version 7 (the latest version)'], self.log_lines())
+
+    def test_reload_derives_the_object_manifest_again(self):
+        service = self.register('c1', 'ocata')
+        self.pin('compute', 'auto')
+        api = compute_rpcapi.ComputeAPI(self.transport)
+        api.resolve(self.context)
+        self.assertEqual(history.default_history().object_manifest(5),
+                         api.client.serializer._base.send_manifest)
+        # c1 is upgraded: a fresh resolve (a reload) lifts both caps.
+        service.save()
+        api.resolve(self.context, fresh=True)
+        self.assertEqual('6.5', api.client.version_cap)
+        self.assertIsNone(api.client.serializer._base.send_manifest)
+        self.assertEqual(
+            ['Automatically selected compute RPC version 6.3 from minimum '
+             'service version 5; held by: c1' + OBJECTS_5,
+             'Automatically selected compute RPC version 6.5 from minimum '
+             'service version 7 (the latest version)'], self.log_lines())
+
+    def test_release_pin_caps_objects_to_that_release(self):
+        self.pin('compute', 'pike')
+        api = compute_rpcapi.ComputeAPI(self.transport)
+        api.resolve(self.context)
+        self.assertEqual(history.default_history().object_manifest(6),
+                         api.client.serializer._base.send_manifest)
+        self.assertEqual(
+            ['compute RPC version cap 6.4 (pinned to release pike); '
+             'objects as of service version 6: Task 1.1, TaskList 1.1, '
+             'TaskResources 1.0'], self.log_lines())
 
     def test_auto_without_receivers_decides_again_and_logs_once(self):
         self.pin('compute', 'auto')
@@ -194,7 +230,8 @@ class TestResolve(_ClientTestCase):
         self.assertEqual(5, api.decision.minimum_version)
         self.assertTrue(api.decision.cacheable)
         expected.append('Automatically selected compute RPC version 6.3 '
-                        'from minimum service version 5; held by: c1')
+                        'from minimum service version 5; held by: c1'
+                        + OBJECTS_5)
         self.assertEqual(expected, self.log_lines())
         # Now cached: a later use does not look again.
         with mock.patch(MIN_VERSION) as get_minimum:
