@@ -563,6 +563,19 @@ class TestBadOptionValue(_ReloadTestCase):
         self.assertEqual([30, 30], [current(), current()])
         self.assertEqual([], self.errors())
 
+    def test_oslo_config_value_cache_is_where_current_looks(self):
+        # LastGoodOptions.current reads oslo.config's private cache of
+        # values; it falls back to a full read when the cache is not there,
+        # so a change in oslo.config would only make it slower, silently.
+        # This fails loudly instead.
+        self.conf.versioning.stale_service_timeout
+        cache = getattr(self.conf, '_ConfigOpts__cache', None)
+        self.assertIs(dict, type(cache))
+        self.assertIn(('versioning', 'stale_service_timeout'), cache)
+        self.flags(stale_service_timeout=60, group='versioning')
+        self.assertNotIn(('versioning', 'stale_service_timeout'),
+                         getattr(self.conf, '_ConfigOpts__cache'))
+
     def test_reset_keeps_the_refresh_interval(self):
         svc = self.started_conductor()
         self.assertEqual([3600], self.intervals())
