@@ -24,11 +24,8 @@ staring at retry warnings for 100 s. A ``max_retries`` set in the
 configuration file is still honoured.
 """
 
-import contextlib
 from importlib import metadata
-import io
 import re
-import sys
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
@@ -42,6 +39,7 @@ import sqlalchemy.exc as sa_exc
 from stevedore import named as stevedore_named
 
 from nova_versioning.cmd import cli
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import opts as nv_opts
 from nova_versioning.conf import values
@@ -135,10 +133,7 @@ def invalid_transport_url(conf, exc):
                 % (exc if isinstance(exc, str) else _first_line(exc))))
 
 
-def _first_line(exc):
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else exc.__class__.__name__
-    return line.split(' (Background on this error')[0]
+_first_line = parsers.first_line
 
 
 # -- option values --------------------------------------------------------
@@ -276,87 +271,36 @@ def _value(conf, group, name):
 
 # -- arguments ------------------------------------------------------------
 
-
-def _context_words(prefix, argv, forms):
-    """The command words an argparse error is about."""
-    words = prefix.split()[1:]
-    if words:
-        return words
-    known = [form.split() for form in forms]
-    for index, arg in enumerate(argv):
-        if arg in {form[0] for form in known}:
-            words = [arg]
-            if index + 1 < len(argv) and argv[index + 1] in {
-                    form[1] for form in known
-                    if form[0] == arg and len(form) > 1}:
-                words.append(argv[index + 1])
-            return words
-    return []
+# Parsing the command line is parsers' (no database, messaging or eventlet
+# code); these names are kept here for the commands.
+argument_error = parsers.argument_error
+_cut = parsers.cut
+fail = parsers.fail
 
 
-def _expected(words, forms):
-    matching = [form for form in forms
-                if form.split()[:len(words)] == words] or list(forms)
-    if len(matching) == 1:
-        return 'expected: %s' % matching[0]
-    return 'expected one of: %s' % ' | '.join(matching)
-
-
-def argument_error(text, argv, forms=()):
-    """argparse's usage block and error, as one line with the forms."""
-    lines = [line for line in text.splitlines() if ': error: ' in line]
-    if not lines:
-        return None, text.strip()
-    prefix, message = lines[-1].split(': error: ', 1)
-    if forms and 'invalid choice' not in message:
-        required = 'the following arguments are required: '
-        if message.startswith(required):
-            missing = message[len(required):]
-            # The sub-command options: oslo.config's dest, or ACTION.
-            if missing in ('command', 'category', 'ACTION'):
-                message = 'missing the %s' % (
-                    'action' if missing == 'ACTION' else 'command')
-        message = '%s; %s' % (message, _expected(
-            _context_words(prefix, argv, forms), forms))
-    return prefix, message
-
-
-def parse_args(argv, prog, project='nova_versioning',
+def parse_args(argv, prog, project=parsers.PROJECT,
                default_config_files=None, forms=(), one_shot=False):
     """Parse the command line and config files; set up logging.
 
-    :param forms: the command forms of a script with sub-commands, such
-        as ``'db sync [--version REV]'``, quoted by argument errors.
+    :func:`parsers.parse`, then :func:`setup`.
+    """
+    parsers.parse(argv, prog, project=project,
+                  default_config_files=default_config_files, forms=forms)
+    setup(prog, project=project, one_shot=one_shot)
+
+
+def setup(prog, project=parsers.PROJECT, one_shot=False):
+    """After the command line is parsed: check the values, set up logging.
+
     :param one_shot: an administration command run by an operator rather
         than a service: the database is tried once unless the
         configuration file sets ``[database]/max_retries``, and alembic's
         INFO lines are not logged.
     """
-    logging.register_options(CONF)
-    # Command output goes to stdout; logs go to stderr unless configured.
-    CONF.set_default('use_stderr', True)
     if one_shot:
         CONF.set_default('max_retries', 0, group='database')
         logging.set_defaults(default_log_levels=(
             logging.get_default_log_levels() + ONE_SHOT_LOG_LEVELS))
-    captured = io.StringIO()
-    try:
-        # argparse prints its usage block and error there, then exits 2.
-        with contextlib.redirect_stderr(captured):
-            CONF(cli.hoist_global_options(argv[1:], CONF), project=project,
-                 prog=prog,
-                 default_config_files=default_config_files)
-    except SystemExit as exc:
-        if exc.code in (0, None):
-            raise
-        prefix, message = argument_error(captured.getvalue(), argv[1:],
-                                         forms)
-        sys.stderr.write('%s: error: %s\n'
-                         % (prefix or prog, _cut(message)))
-        sys.exit(2)
-    except cfg.Error as exc:
-        fail(prog, _first_line(exc), code=2)
-    sys.stderr.write(captured.getvalue())
     # Before logging.setup(), which reads options of its own.
     message = invalid_value(CONF)
     if message:
@@ -383,19 +327,6 @@ def _log_error(exc):
                     % (exception.shown(value), name,
                        ' in %s' % where if where else '', _first_line(exc)))
     return 'Cannot set up logging: %s' % _first_line(exc)
-
-
-def _cut(text, limit=600):
-    """One line of at most about ``limit`` characters."""
-    text = ' '.join(text.splitlines())
-    if len(text) > limit:
-        text = '%s... (%d characters)' % (text[:limit - 40], len(text))
-    return text
-
-
-def fail(prog, message, code=1):
-    sys.stderr.write('%s: error: %s\n' % (prog, _cut(message, 2000)))
-    sys.exit(code)
 
 
 def check_connection_url(conf=CONF):

@@ -19,6 +19,7 @@ from oslo_service import backend as os_backend
 from oslo_service import service as os_service
 
 from nova_versioning.cmd import common
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import timeouts
 from nova_versioning import objects
@@ -61,16 +62,20 @@ def _announce_reload(conf, changed):
              'restarts and resolves every RPC version pin again')
 
 
-def serve(prog, argv=None, **service_kwargs):
+def serve(prog, argv=None, parsed=False, **service_kwargs):
     """Parse config, prepare (guards, registration), then launch.
 
     SIGHUP is handled by oslo.service with restart_method='mutate': the
     mutable options, [upgrade_levels] among them, are re-read and every
     pin is resolved again.
+
+    :param parsed: the command line is parsed already (parsers.parse);
+        argv is not read again.
     """
-    argv = sys.argv if argv is None else argv
+    if not parsed:
+        parsers.parse(sys.argv if argv is None else argv, prog)
     rpc.set_defaults()
-    common.parse_args(argv, prog)
+    common.setup(prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
     timeouts.install(CONF)
