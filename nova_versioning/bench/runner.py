@@ -70,7 +70,8 @@ PROFILES = {
 }
 
 
-FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload')
+FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload',
+                'startup')
 
 
 def run(profile, only=None, backends=common.BACKENDS, output_dir=None,

@@ -25,6 +25,7 @@ configuration file is still honoured.
 """
 
 from importlib import metadata
+import os
 import re
 
 from oslo_config import cfg
@@ -145,8 +146,22 @@ SAMPLE_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log',
                      'oslo.messaging', 'oslo.service.service')
 
 
-def _listed_opts():
-    """[(group, opts)] of the sample configuration's namespaces."""
+# The namespaces whose options a command has imported already; the others
+# (oslo.messaging's imports every driver, kombu among them) are loaded only
+# when the configuration names an option these do not have.
+LIGHT_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log')
+
+
+def _listed_opts(light=False):
+    """[(group, opts)] of the sample configuration's namespaces.
+
+    :param light: those of LIGHT_NAMESPACES only.
+    """
+    if light:
+        if not _LIGHT:
+            _LIGHT.extend(nv_opts.list_opts() + db_options.list_opts() +
+                          log_options.list_opts())
+        return _LIGHT
     if not _LISTED:
         _LISTED.extend(_load_listed_opts())
     return _LISTED
@@ -154,6 +169,7 @@ def _listed_opts():
 
 # The options of the sample configuration, loaded once.
 _LISTED = []
+_LIGHT = []
 
 
 def _load_listed_opts():
@@ -168,19 +184,20 @@ def _load_listed_opts():
         groups = []
     if not groups:
         # Not installed with its entry points (a source tree).
-        groups = (nv_opts.list_opts() + db_options.list_opts() +
-                  log_options.list_opts())
+        groups = list(_listed_opts(light=True))
     return groups
 
 
-def checked_opts():
+def checked_opts(light=False):
     """(group, opt) of every option a console script reads.
 
     The options of the sample configuration file: this library's, and
     those of oslo.db, oslo.log, oslo.messaging and oslo.service.
+
+    :param light: only those of LIGHT_NAMESPACES.
     """
     seen = set()
-    for group, opts in _listed_opts():
+    for group, opts in _listed_opts(light=light):
         if isinstance(group, cfg.OptGroup):
             group = group.name
         group = group or 'DEFAULT'
@@ -188,6 +205,44 @@ def checked_opts():
             if (group, opt.dest) not in seen:
                 seen.add((group, opt.dest))
                 yield group, opt
+
+
+def _written(conf):
+    """{(group, name)} given a value in the files; None when unknown.
+
+    None as well when an ``OS_<GROUP>__<NAME>`` environment variable may
+    set an option.
+    """
+    if any(name.startswith('OS_') and '__' in name for name in os.environ):
+        return None
+    written = set()
+    for path in values.config_files(conf):
+        sections = values.parsed(path)
+        if sections is None:
+            return None
+        for group, keys in sections.items():
+            written.update((group, key) for key in keys)
+    return written
+
+
+def _needs_every_namespace(conf):
+    """Whether the files set an option none of LIGHT_NAMESPACES has.
+
+    An option nobody set has its default, which its library accepts:
+    only a value written for an option of the other namespaces can be
+    wrong.
+    """
+    written = _written(conf)
+    if written is None:
+        return True
+    known = set()
+    for group, opt in checked_opts(light=True):
+        for name in {opt.name, opt.dest, opt.name.replace('-', '_')}:
+            known.add((group, name))
+        for deprecated in opt.deprecated_opts:
+            known.add((deprecated.group or group,
+                       deprecated.name or opt.dest))
+    return not written <= known
 
 
 def invalid_value(conf=CONF):
@@ -199,7 +254,8 @@ def invalid_value(conf=CONF):
     refuses it before it writes anything. See
     :func:`nova_versioning.conf.values.invalid_option`.
     """
-    for group, opt in checked_opts():
+    light = not _needs_every_namespace(conf)
+    for group, opt in checked_opts(light=light):
         try:
             if group == 'DEFAULT':
                 value = conf[opt.dest]
@@ -337,7 +393,14 @@ def check_connection_url(conf=CONF):
     """
     url = sa_url.make_url(conf.database.connection)
     url.get_dialect()
-    drivers.use_installed_drivers()
+    try:
+        # Cells: the URLs of the cell databases are read later, from the
+        # API database; they may name any backend.
+        backends = None if conf.api_database.connection else (
+            url.get_backend_name(),)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        backends = (url.get_backend_name(),)
+    drivers.use_installed_drivers(backends)
     drivers.check_driver(conf.database.connection)
 
 
