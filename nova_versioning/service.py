@@ -51,6 +51,7 @@ Life of a service process:
 import os
 import random
 import signal
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -118,6 +119,10 @@ class RPCService(service.Service):
         # with a shared (in-process) transport has nothing to check.
         self.check_broker = transport is None
         self._indirection_token = None
+        # The worker's reload thread and its request (threading backend),
+        # made on the first SIGHUP: see request_reload().
+        self._reload_wanted = None
+        self._reloader = None
 
     @property
     def history(self):
@@ -373,6 +378,44 @@ class RPCService(service.Service):
                     LOG.exception('Could not read the configuration files '
                                   'again; keeping the current values')
                 self._reload()
+
+    def request_reload(self):
+        """SIGHUP in a worker of the threading backend: reload in place.
+
+        The worker reads the configuration files again and resolves every
+        pin, as ``reset()`` does on eventlet, and keeps serving throughout:
+        no new worker, no second connection to the broker. The reload runs
+        in a thread of its own and this returns at once; a SIGHUP that
+        arrives during a reload makes one more reload once it is done, so
+        a file written meanwhile is read too.
+        """
+        if self._reload_wanted is None:
+            self._reload_wanted = threading.Event()
+        self._reload_wanted.set()
+        if self._reloader is None:
+            self._reloader = threading.Thread(
+                target=self._reload_forever, name='nova-versioning-reload',
+                daemon=True)
+            self._reloader.start()
+
+    def _reload_forever(self):
+        while True:
+            self._reload_wanted.wait()
+            self._reload_wanted.clear()
+            self.reload_in_place()
+
+    def reload_in_place(self):
+        """Read the configuration files again, then :meth:`_reload`.
+
+        Never raises: the files are kept as last read when they cannot be
+        read again (the error is logged), and the pins as last resolved.
+        """
+        try:
+            self.conf.mutate_config_files()
+        except Exception:
+            LOG.exception('Could not read the configuration files again; '
+                          'keeping the current values')
+        self._reload()
 
     def _reload(self):
         LOG.info('Reloading: re-resolving every RPC version pin')
