@@ -28,9 +28,10 @@ Life of a service process:
    every pin resolved, RPC server, heartbeat, optional pin refresh timer.
 3. Reload on SIGHUP, which differs by oslo.service backend:
 
-   * threading (the default): the parent re-reads the configuration files
-     (restart_method='mutate') and starts a new worker, so ``start()``
-     resolves every pin again;
+   * threading (the default): the worker re-reads the configuration
+     files and resolves every pin again in place, while it serves
+     (:meth:`RPCService.request_reload`, from cmd/service.py's
+     ThreadingWorker);
    * eventlet: the configuration is mutated in place and ``reset()``
      clears the minimum version cache and resolves every pin again.
 
@@ -38,14 +39,13 @@ Life of a service process:
    unreachable, a bad value in the configuration file) keeps its last good
    value, one error names the cause, and the service keeps serving; the
    next SIGHUP tries again. The last good pins are kept on disk
-   (rpc.pinstore) because a threading worker does not outlive a reload.
+   (rpc.pinstore) for a threading worker forked again after one died.
    Likewise an option read after startup (report_interval,
    auto_refresh_interval, the minimum version cache TTL, the stale service
    timeout, the conductor lookup timeout) that was given a bad value keeps
    its last good value, with one error naming the option, the value and
    the allowed forms (conf.lastgood): the check runs where the files are
-   re-read, so on the threading backend the launching process pins the
-   last good values before it forks the new worker.
+   re-read.
 """
 
 import os
@@ -164,8 +164,8 @@ class RPCService(service.Service):
         rpc_client.validate_pins(self.conf, history)
         self.options.validate()
         # Each reload then checks them where the files are read again:
-        # before the eventlet reset(), and in the threading launcher
-        # before it forks the new worker.
+        # before the eventlet reset(), in the threading worker before it
+        # resolves the pins again.
         self.options.register()
         self.conf.register_mutate_hook(self._config_mutated)
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
