@@ -154,11 +154,20 @@ def serve(prog, argv=None, parsed=False, **service_kwargs):
         server.prepare()
 
     common.run(prog, prepare)
+    return launch(CONF, server).wait()
+
+
+def launch(conf, server):
+    """The launcher of ``server`` on the chosen oslo.service backend.
+
+    threading: :class:`ThreadingLauncher`; eventlet: oslo.service's own
+    (restart_method='mutate'), under :class:`service.SighupGuard`.
+    """
     if os_backend.get_backend_type() == os_backend.BackendType.THREADING:
         std_logging.getLogger('cotyledon._service_worker').addFilter(
             ReloadSigtermFilter())
-        return ThreadingLauncher(CONF, server).wait()
-    launcher = os_service.launch(CONF, server, restart_method='mutate')
+        return ThreadingLauncher(conf, server)
+    launcher = os_service.launch(conf, server, restart_method='mutate')
     if service.SighupGuard.applies_to(launcher):
         service.SighupGuard(launcher).apply()
-    return launcher.wait()
+    return launcher
