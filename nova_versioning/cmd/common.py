@@ -291,7 +291,8 @@ def _invalid_form(conf):
                                              parsed.transport, limit=40),
                                             ', '.join(drivers)))
     provider = _value(conf, 'versioning', 'history_provider')
-    if provider is not None:
+    # 'default' is this package's own provider: no need to list them all.
+    if provider is not None and provider != 'default':
         providers = sorted(entry.name for entry in metadata.entry_points(
             group='nova_versioning.history'))
         if providers and provider not in providers:
