@@ -11,7 +11,16 @@
 # under the License.
 """Safe, automatic rolling upgrades for oslo-based services."""
 
-import pbr.version
 
-version_info = pbr.version.VersionInfo('nova_versioning')
-__version__ = version_info.version_string()
+def __getattr__(name):
+    # version_info and __version__ are read from the package metadata on
+    # first use, not on import: every console script imports this package,
+    # and the lookup costs ``--help`` a tenth of its time.
+    if name in ('version_info', '__version__'):
+        import pbr.version
+
+        info = pbr.version.VersionInfo('nova_versioning')
+        globals().update(version_info=info,
+                         __version__=info.version_string())
+        return globals()[name]
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -28,9 +28,10 @@ Life of a service process:
    every pin resolved, RPC server, heartbeat, optional pin refresh timer.
 3. Reload on SIGHUP, which differs by oslo.service backend:
 
-   * threading (the default): the parent re-reads the configuration files
-     (restart_method='mutate') and starts a new worker, so ``start()``
-     resolves every pin again;
+   * threading (the default): the worker re-reads the configuration
+     files and resolves every pin again in place, while it serves
+     (:meth:`RPCService.request_reload`, from cmd/service.py's
+     ThreadingWorker);
    * eventlet: the configuration is mutated in place and ``reset()``
      clears the minimum version cache and resolves every pin again.
 
@@ -38,19 +39,19 @@ Life of a service process:
    unreachable, a bad value in the configuration file) keeps its last good
    value, one error names the cause, and the service keeps serving; the
    next SIGHUP tries again. The last good pins are kept on disk
-   (rpc.pinstore) because a threading worker does not outlive a reload.
+   (rpc.pinstore) for a threading worker forked again after one died.
    Likewise an option read after startup (report_interval,
    auto_refresh_interval, the minimum version cache TTL, the stale service
    timeout, the conductor lookup timeout) that was given a bad value keeps
    its last good value, with one error naming the option, the value and
    the allowed forms (conf.lastgood): the check runs where the files are
-   re-read, so on the threading backend the launching process pins the
-   last good values before it forks the new worker.
+   re-read.
 """
 
 import os
 import random
 import signal
+import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
@@ -118,6 +119,10 @@ class RPCService(service.Service):
         # with a shared (in-process) transport has nothing to check.
         self.check_broker = transport is None
         self._indirection_token = None
+        # The worker's reload thread and its request (threading backend),
+        # made on the first SIGHUP: see request_reload().
+        self._reload_wanted = None
+        self._reloader = None
 
     @property
     def history(self):
@@ -159,8 +164,8 @@ class RPCService(service.Service):
         rpc_client.validate_pins(self.conf, history)
         self.options.validate()
         # Each reload then checks them where the files are read again:
-        # before the eventlet reset(), and in the threading launcher
-        # before it forks the new worker.
+        # before the eventlet reset(), in the threading worker before it
+        # resolves the pins again.
         self.options.register()
         self.conf.register_mutate_hook(self._config_mutated)
         LOG.info('%(binary)s on %(host)s runs service version %(version)s',
@@ -373,6 +378,44 @@ class RPCService(service.Service):
                     LOG.exception('Could not read the configuration files '
                                   'again; keeping the current values')
                 self._reload()
+
+    def request_reload(self):
+        """SIGHUP in a worker of the threading backend: reload in place.
+
+        The worker reads the configuration files again and resolves every
+        pin, as ``reset()`` does on eventlet, and keeps serving throughout:
+        no new worker, no second connection to the broker. The reload runs
+        in a thread of its own and this returns at once; a SIGHUP that
+        arrives during a reload makes one more reload once it is done, so
+        a file written meanwhile is read too.
+        """
+        if self._reload_wanted is None:
+            self._reload_wanted = threading.Event()
+        self._reload_wanted.set()
+        if self._reloader is None:
+            self._reloader = threading.Thread(
+                target=self._reload_forever, name='nova-versioning-reload',
+                daemon=True)
+            self._reloader.start()
+
+    def _reload_forever(self):
+        while True:
+            self._reload_wanted.wait()
+            self._reload_wanted.clear()
+            self.reload_in_place()
+
+    def reload_in_place(self):
+        """Read the configuration files again, then :meth:`_reload`.
+
+        Never raises: the files are kept as last read when they cannot be
+        read again (the error is logged), and the pins as last resolved.
+        """
+        try:
+            self.conf.mutate_config_files()
+        except Exception:
+            LOG.exception('Could not read the configuration files again; '
+                          'keeping the current values')
+        self._reload()
 
     def _reload(self):
         LOG.info('Reloading: re-resolving every RPC version pin')

@@ -71,7 +71,7 @@ PROFILES = {
 
 
 FIGURE_NAMES = ('lookup', 'storm', 'heartbeat', 'sendpath', 'reload',
-                'objects')
+                'objects', 'startup')
 # Figures that need real Nova as their baseline (tox -e bench-nova).
 FIGURE_NAMES += ('allcells',)
 

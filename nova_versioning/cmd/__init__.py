@@ -12,10 +12,18 @@
 """Console scripts, and the entry points that start them.
 
 Importing this package, or any console-script entry point, does nothing
-but define functions. oslo.service's backend has to be chosen before
-anything imports ``oslo_service.service`` (importing oslo.messaging does),
-so each entry point below first calls :func:`select_backend`, then imports
-its command module:
+but define functions. Each entry point (:func:`run_script`):
+
+1. parses its command line with :mod:`nova_versioning.cmd.parsers`, which
+   needs oslo.config and oslo.log only: ``--help``, a wrong argument and a
+   missing configuration file end there, before any database, messaging
+   or eventlet code is imported;
+2. chooses oslo.service's backend (:func:`select_backend`), which has to
+   happen before anything imports ``oslo_service.service`` (importing
+   oslo.messaging does);
+3. imports its command module and runs the command (``run_parsed()``).
+
+The backend:
 
 * threading by default; ``eventlet`` is never imported then (see
   :func:`select_backend`), so it prints no deprecation warning;
@@ -74,11 +82,19 @@ def select_backend(name=None):
     return name
 
 
-def _run(module, argv=None):
-    select_backend()
+def run_script(module, argv=None):
+    """Run the console script of ``nova_versioning.cmd.<module>``."""
     import importlib
-    return importlib.import_module('nova_versioning.cmd.' + module).main(
-        argv)
+
+    from nova_versioning.cmd import parsers
+
+    parsers.parse_script(module, argv)
+    select_backend()
+    return importlib.import_module(
+        'nova_versioning.cmd.' + module).run_parsed()
+
+
+_run = run_script
 
 
 def manage_main(argv=None):

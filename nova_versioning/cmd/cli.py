@@ -25,7 +25,6 @@
 import os
 
 from oslo_config import cfg
-import sqlalchemy.engine.url as sa_url
 
 # The exit codes of every console script, as documented in the CLI
 # reference.
@@ -179,6 +178,10 @@ def require_database(conf):
     database behind. Raise DatabaseNeeded instead, before anything
     connects.
     """
+    # Here, not at the top: the command line is parsed before anything
+    # imports the database code (cmd.parsers).
+    import sqlalchemy.engine.url as sa_url
+
     connection = conf.database.connection
     try:
         url = sa_url.make_url(connection)

@@ -24,11 +24,9 @@ staring at retry warnings for 100 s. A ``max_retries`` set in the
 configuration file is still honoured.
 """
 
-import contextlib
 from importlib import metadata
-import io
+import os
 import re
-import sys
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
@@ -42,6 +40,7 @@ import sqlalchemy.exc as sa_exc
 from stevedore import named as stevedore_named
 
 from nova_versioning.cmd import cli
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.conf import opts as nv_opts
 from nova_versioning.conf import values
@@ -135,10 +134,7 @@ def invalid_transport_url(conf, exc):
                 % (exc if isinstance(exc, str) else _first_line(exc))))
 
 
-def _first_line(exc):
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else exc.__class__.__name__
-    return line.split(' (Background on this error')[0]
+_first_line = parsers.first_line
 
 
 # -- option values --------------------------------------------------------
@@ -150,8 +146,22 @@ SAMPLE_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log',
                      'oslo.messaging', 'oslo.service.service')
 
 
-def _listed_opts():
-    """[(group, opts)] of the sample configuration's namespaces."""
+# The namespaces whose options a command has imported already; the others
+# (oslo.messaging's imports every driver, kombu among them) are loaded only
+# when the configuration names an option these do not have.
+LIGHT_NAMESPACES = ('nova_versioning', 'oslo.db', 'oslo.log')
+
+
+def _listed_opts(light=False):
+    """[(group, opts)] of the sample configuration's namespaces.
+
+    :param light: those of LIGHT_NAMESPACES only.
+    """
+    if light:
+        if not _LIGHT:
+            _LIGHT.extend(nv_opts.list_opts() + db_options.list_opts() +
+                          log_options.list_opts())
+        return _LIGHT
     if not _LISTED:
         _LISTED.extend(_load_listed_opts())
     return _LISTED
@@ -159,6 +169,7 @@ def _listed_opts():
 
 # The options of the sample configuration, loaded once.
 _LISTED = []
+_LIGHT = []
 
 
 def _load_listed_opts():
@@ -173,19 +184,20 @@ def _load_listed_opts():
         groups = []
     if not groups:
         # Not installed with its entry points (a source tree).
-        groups = (nv_opts.list_opts() + db_options.list_opts() +
-                  log_options.list_opts())
+        groups = list(_listed_opts(light=True))
     return groups
 
 
-def checked_opts():
+def checked_opts(light=False):
     """(group, opt) of every option a console script reads.
 
     The options of the sample configuration file: this library's, and
     those of oslo.db, oslo.log, oslo.messaging and oslo.service.
+
+    :param light: only those of LIGHT_NAMESPACES.
     """
     seen = set()
-    for group, opts in _listed_opts():
+    for group, opts in _listed_opts(light=light):
         if isinstance(group, cfg.OptGroup):
             group = group.name
         group = group or 'DEFAULT'
@@ -193,6 +205,44 @@ def checked_opts():
             if (group, opt.dest) not in seen:
                 seen.add((group, opt.dest))
                 yield group, opt
+
+
+def _written(conf):
+    """{(group, name)} given a value in the files; None when unknown.
+
+    None as well when an ``OS_<GROUP>__<NAME>`` environment variable may
+    set an option.
+    """
+    if any(name.startswith('OS_') and '__' in name for name in os.environ):
+        return None
+    written = set()
+    for path in values.config_files(conf):
+        sections = values.parsed(path)
+        if sections is None:
+            return None
+        for group, keys in sections.items():
+            written.update((group, key) for key in keys)
+    return written
+
+
+def _needs_every_namespace(conf):
+    """Whether the files set an option none of LIGHT_NAMESPACES has.
+
+    An option nobody set has its default, which its library accepts:
+    only a value written for an option of the other namespaces can be
+    wrong.
+    """
+    written = _written(conf)
+    if written is None:
+        return True
+    known = set()
+    for group, opt in checked_opts(light=True):
+        for name in {opt.name, opt.dest, opt.name.replace('-', '_')}:
+            known.add((group, name))
+        for deprecated in opt.deprecated_opts:
+            known.add((deprecated.group or group,
+                       deprecated.name or opt.dest))
+    return not written <= known
 
 
 def invalid_value(conf=CONF):
@@ -204,7 +254,8 @@ def invalid_value(conf=CONF):
     refuses it before it writes anything. See
     :func:`nova_versioning.conf.values.invalid_option`.
     """
-    for group, opt in checked_opts():
+    light = not _needs_every_namespace(conf)
+    for group, opt in checked_opts(light=light):
         try:
             if group == 'DEFAULT':
                 value = conf[opt.dest]
@@ -240,7 +291,8 @@ def _invalid_form(conf):
                                              parsed.transport, limit=40),
                                             ', '.join(drivers)))
     provider = _value(conf, 'versioning', 'history_provider')
-    if provider is not None:
+    # 'default' is this package's own provider: no need to list them all.
+    if provider is not None and provider != 'default':
         providers = sorted(entry.name for entry in metadata.entry_points(
             group='nova_versioning.history'))
         if providers and provider not in providers:
@@ -276,87 +328,36 @@ def _value(conf, group, name):
 
 # -- arguments ------------------------------------------------------------
 
-
-def _context_words(prefix, argv, forms):
-    """The command words an argparse error is about."""
-    words = prefix.split()[1:]
-    if words:
-        return words
-    known = [form.split() for form in forms]
-    for index, arg in enumerate(argv):
-        if arg in {form[0] for form in known}:
-            words = [arg]
-            if index + 1 < len(argv) and argv[index + 1] in {
-                    form[1] for form in known
-                    if form[0] == arg and len(form) > 1}:
-                words.append(argv[index + 1])
-            return words
-    return []
+# Parsing the command line is parsers' (no database, messaging or eventlet
+# code); these names are kept here for the commands.
+argument_error = parsers.argument_error
+_cut = parsers.cut
+fail = parsers.fail
 
 
-def _expected(words, forms):
-    matching = [form for form in forms
-                if form.split()[:len(words)] == words] or list(forms)
-    if len(matching) == 1:
-        return 'expected: %s' % matching[0]
-    return 'expected one of: %s' % ' | '.join(matching)
-
-
-def argument_error(text, argv, forms=()):
-    """argparse's usage block and error, as one line with the forms."""
-    lines = [line for line in text.splitlines() if ': error: ' in line]
-    if not lines:
-        return None, text.strip()
-    prefix, message = lines[-1].split(': error: ', 1)
-    if forms and 'invalid choice' not in message:
-        required = 'the following arguments are required: '
-        if message.startswith(required):
-            missing = message[len(required):]
-            # The sub-command options: oslo.config's dest, or ACTION.
-            if missing in ('command', 'category', 'ACTION'):
-                message = 'missing the %s' % (
-                    'action' if missing == 'ACTION' else 'command')
-        message = '%s; %s' % (message, _expected(
-            _context_words(prefix, argv, forms), forms))
-    return prefix, message
-
-
-def parse_args(argv, prog, project='nova_versioning',
+def parse_args(argv, prog, project=parsers.PROJECT,
                default_config_files=None, forms=(), one_shot=False):
     """Parse the command line and config files; set up logging.
 
-    :param forms: the command forms of a script with sub-commands, such
-        as ``'db sync [--version REV]'``, quoted by argument errors.
+    :func:`parsers.parse`, then :func:`setup`.
+    """
+    parsers.parse(argv, prog, project=project,
+                  default_config_files=default_config_files, forms=forms)
+    setup(prog, project=project, one_shot=one_shot)
+
+
+def setup(prog, project=parsers.PROJECT, one_shot=False):
+    """After the command line is parsed: check the values, set up logging.
+
     :param one_shot: an administration command run by an operator rather
         than a service: the database is tried once unless the
         configuration file sets ``[database]/max_retries``, and alembic's
         INFO lines are not logged.
     """
-    logging.register_options(CONF)
-    # Command output goes to stdout; logs go to stderr unless configured.
-    CONF.set_default('use_stderr', True)
     if one_shot:
         CONF.set_default('max_retries', 0, group='database')
         logging.set_defaults(default_log_levels=(
             logging.get_default_log_levels() + ONE_SHOT_LOG_LEVELS))
-    captured = io.StringIO()
-    try:
-        # argparse prints its usage block and error there, then exits 2.
-        with contextlib.redirect_stderr(captured):
-            CONF(cli.hoist_global_options(argv[1:], CONF), project=project,
-                 prog=prog,
-                 default_config_files=default_config_files)
-    except SystemExit as exc:
-        if exc.code in (0, None):
-            raise
-        prefix, message = argument_error(captured.getvalue(), argv[1:],
-                                         forms)
-        sys.stderr.write('%s: error: %s\n'
-                         % (prefix or prog, _cut(message)))
-        sys.exit(2)
-    except cfg.Error as exc:
-        fail(prog, _first_line(exc), code=2)
-    sys.stderr.write(captured.getvalue())
     # Before logging.setup(), which reads options of its own.
     message = invalid_value(CONF)
     if message:
@@ -385,19 +386,6 @@ def _log_error(exc):
     return 'Cannot set up logging: %s' % _first_line(exc)
 
 
-def _cut(text, limit=600):
-    """One line of at most about ``limit`` characters."""
-    text = ' '.join(text.splitlines())
-    if len(text) > limit:
-        text = '%s... (%d characters)' % (text[:limit - 40], len(text))
-    return text
-
-
-def fail(prog, message, code=1):
-    sys.stderr.write('%s: error: %s\n' % (prog, _cut(message, 2000)))
-    sys.exit(code)
-
-
 def check_connection_url(conf=CONF):
     """Raise as SQLAlchemy does when [database]/connection is unusable.
 
@@ -406,7 +394,14 @@ def check_connection_url(conf=CONF):
     """
     url = sa_url.make_url(conf.database.connection)
     url.get_dialect()
-    drivers.use_installed_drivers()
+    try:
+        # Cells: the URLs of the cell databases are read later, from the
+        # API database; they may name any backend.
+        backends = None if conf.api_database.connection else (
+            url.get_backend_name(),)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        backends = (url.get_backend_name(),)
+    drivers.use_installed_drivers(backends)
     drivers.check_driver(conf.database.connection)
 
 

@@ -21,16 +21,21 @@ import sys
 from nova_versioning import cmd
 
 
-def main(argv=None):
+def main(argv=None, parsed=False):
     """Serve; the oslo.service backend must be chosen already."""
     from nova_versioning.cmd import service as cmd_service
     from nova_versioning.compute import manager
 
     return cmd_service.serve(
-        'nova-versioning-compute', argv,
+        'nova-versioning-compute', argv, parsed=parsed,
         binary='nova-compute', topic='compute',
         manager_cls=manager.ComputeManager,
         control=False, db_access=False)
+
+
+def run_parsed():
+    """Serve, once the command line is parsed (parsers)."""
+    return main(parsed=True)
 
 
 if __name__ == '__main__':

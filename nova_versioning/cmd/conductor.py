@@ -21,16 +21,21 @@ import sys
 from nova_versioning import cmd
 
 
-def main(argv=None):
+def main(argv=None, parsed=False):
     """Serve; the oslo.service backend must be chosen already."""
     from nova_versioning.cmd import service as cmd_service
     from nova_versioning.conductor import manager
 
     return cmd_service.serve(
-        'nova-versioning-conductor', argv,
+        'nova-versioning-conductor', argv, parsed=parsed,
         binary='nova-conductor', topic='conductor',
         manager_cls=manager.ConductorManager,
         control=True, db_access=True)
+
+
+def run_parsed():
+    """Serve, once the command line is parsed (parsers)."""
+    return main(parsed=True)
 
 
 if __name__ == '__main__':

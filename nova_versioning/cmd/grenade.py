@@ -36,10 +36,10 @@ import shutil
 import sys
 import tempfile
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_versioning.cmd import common
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
 from nova_versioning.grenade import fleet as nv_fleet
@@ -54,43 +54,7 @@ CONF = nv_conf.CONF
 LOG = logging.getLogger(__name__)
 PROG = 'nova-versioning-grenade'
 
-cli_opts = [
-    cfg.StrOpt('mode', default='embedded', choices=['embedded', 'real'],
-               help='embedded: services in this process, SQLite file, '
-                    'in-process transport. real: service processes, '
-                    'RabbitMQ, a real database.'),
-    cfg.StrOpt('db-kind', default='mysql',
-               choices=['mysql', 'postgresql', 'sqlite'],
-               help='real mode: the kind of database to provision.'),
-    cfg.StrOpt('db-url',
-               help='real mode: use this database instead of provisioning '
-                    'one (its services table is created or upgraded).'),
-    cfg.StrOpt('broker-url',
-               default='rabbit://guest:guest@127.0.0.1:5672/',
-               help='real mode: the broker; a virtual host of its own is '
-                    'created when rabbitmqctl is available.'),
-    cfg.StrOpt('backend', default='threading',
-               choices=['threading', 'eventlet'],
-               help='real mode: oslo.service backend of the services.'),
-    cfg.IntOpt('computes', default=3, min=3, max=20,
-               help='How many computes (at least three: one upgraded '
-                    'first, one in the middle, one last).'),
-    cfg.FloatOpt('stage-seconds', default=3.0, min=0.5,
-                 help='How long the load runs in each stage.'),
-    cfg.StrOpt('report', default='grenade-report.json',
-               help='Where the JSON report is written.'),
-    cfg.StrOpt('break', choices=['unpinned', 'objects'],
-               help='Run a broken variant that must fail: unpinned leaves '
-                    'every [upgrade_levels] option unset; objects sets '
-                    '[versioning]/disable_object_compat on every service '
-                    '(objects go at the sender\'s versions, no backport), '
-                    'so old computes cannot read what new controllers '
-                    'send.'),
-    cfg.StrOpt('workdir',
-               help='Directory for state, configuration and logs (kept); '
-                    'by default a temporary one, removed afterwards unless '
-                    'a real-mode run failed.'),
-]
+cli_opts = parsers.grenade_cli_opts
 
 
 def _upgrade_levels():
@@ -253,11 +217,15 @@ def _log_to_file():
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
-    CONF.register_cli_opts(cli_opts)
+    parsers.parse_script('grenade', argv)
+    return run_parsed()
+
+
+def run_parsed():
+    """The job, once its command line is parsed (parsers)."""
     # The exchange of the services it starts.
     rpc.set_defaults()
-    common.parse_args(argv, PROG)
+    common.setup(PROG)
     _log_to_file()
     return common.run(PROG, run)
 

@@ -23,14 +23,13 @@
 
 import difflib
 import json
-import sys
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_versioning import cells
 from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning.db import migration
@@ -261,78 +260,20 @@ ACTIONS = {
 }
 
 # Quoted by argument errors.
-FORMS = (
-    'db sync [--version REV]',
-    'db version [--format table|json]',
-    'db index create|drop',
-    'service list [--binary nova-<name>] [--cell CELL] '
-    '[--format table|json]',
-    'service delete HOST BINARY',
-    'service force-down HOST BINARY [--unset]',
-)
-
-
-def add_command_parsers(subparsers):
-    db = subparsers.add_parser('db', help=DbCommands.__doc__)
-    db_actions = db.add_subparsers(dest='action', metavar='ACTION')
-    db_actions.required = True
-    sync = db_actions.add_parser(
-        'sync', help='Create or upgrade the schema on [database]/connection.')
-    sync.add_argument('--version', default=None,
-                      help='Target revision (default: the newest).')
-    version = db_actions.add_parser(
-        'version', help='Print the schema revision of the database.')
-    index = db_actions.add_parser(
-        'index', help='On a Nova database only: add (create) or remove '
-                      '(drop) the minimum-version index on Nova\'s services '
-                      'table. Nothing else of Nova\'s schema is written.')
-    index.add_argument('operation', choices=('create', 'drop'),
-                       metavar='create|drop')
-    version.add_argument('--format', dest='output_format',
-                         choices=cli.FORMATS, default='table',
-                         help='Output format (default: table).')
-
-    service = subparsers.add_parser('service', help=ServiceCommands.__doc__)
-    service_actions = service.add_subparsers(dest='action', metavar='ACTION')
-    service_actions.required = True
-    listing = service_actions.add_parser(
-        'list', help='List the live service records, with their version, '
-                     'last heartbeat and whether they count toward the '
-                     'minimum version.')
-    listing.add_argument('--binary', default=None,
-                         help='Only the records of this binary '
-                              '(nova-<name>).')
-    listing.add_argument('--cell', default=None,
-                         help='Only the records of this cell (its name or '
-                              'uuid in cell_mappings); needs '
-                              '[api_database]/connection.')
-    listing.add_argument('--format', dest='output_format',
-                         choices=('table', 'json'), default='table',
-                         help='Output format (default: table).')
-    for name, help_text in (
-            ('delete', 'Soft-delete the record of a service that is gone '
-                       'for good.'),
-            ('force-down', 'Mark a record forced down: it stops counting '
-                           'toward the minimum version (its recorded '
-                           'version is kept).')):
-        action = service_actions.add_parser(name, help=help_text)
-        action.add_argument('service_host', metavar='HOST')
-        action.add_argument('service_binary', metavar='BINARY',
-                            help='nova-<name>, for example nova-compute.')
-        if name == 'force-down':
-            action.add_argument('--unset', action='store_true',
-                                help='Clear forced_down instead.')
-
-
-category_opt = cfg.SubCommandOpt('category', title='Command categories',
-                                 handler=add_command_parsers)
+FORMS = parsers.MANAGE_FORMS
+add_command_parsers = parsers.add_manage_parsers
+category_opt = parsers.manage_category_opt
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    parsers.parse_script('manage', argv)
+    return run_parsed()
+
+
+def run_parsed():
+    """The command, once its command line is parsed (parsers)."""
     objects.register_all()
-    CONF.register_cli_opt(category_opt)
-    common.parse_args(argv, PROG, forms=FORMS, one_shot=True)
+    common.setup(PROG, one_shot=True)
     action = CONF.category.action
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))

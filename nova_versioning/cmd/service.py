@@ -12,13 +12,17 @@
 """Shared main() of the sample services."""
 
 import logging as std_logging
+import multiprocessing
 import sys
+import traceback
 
+import cotyledon
 from oslo_log import log as logging
 from oslo_service import backend as os_backend
 from oslo_service import service as os_service
 
 from nova_versioning.cmd import common
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import timeouts
 from nova_versioning import objects
@@ -35,16 +39,11 @@ WORKER_SIGTERM = 'Caught SIGTERM signal, graceful exiting of service'
 class ReloadSigtermFilter(std_logging.Filter):
     """Log cotyledon's "Caught SIGTERM signal" of a worker at DEBUG.
 
-    On the threading backend a SIGHUP reload restarts the worker: the
-    launching process re-reads the configuration and signals its process
-    group with SIGHUP, and cotyledon's default ``Service.reload()`` (which
-    oslo.service's ServiceWrapper keeps) has the worker send itself
-    SIGTERM; the launching process then starts a new worker. The worker's
-    INFO line "Caught SIGTERM signal, graceful exiting of service" reads as
-    a stop although nobody sent SIGTERM. The launching process says what
-    happens in both cases: "Reloading (SIGHUP): ..." for a reload, and
-    cotyledon's own "Caught SIGTERM signal, graceful exiting of master
-    process" for a stop; the worker's line is kept at DEBUG.
+    When a service stops, the launching process logs cotyledon's "Caught
+    SIGTERM signal, graceful exiting of master process" and passes SIGTERM
+    on to its worker, whose own line "Caught SIGTERM signal, graceful
+    exiting of service" would say it again; it is kept at DEBUG. (A reload
+    never stops the worker: see :class:`ThreadingWorker`.)
     """
 
     def filter(self, record):
@@ -56,21 +55,93 @@ class ReloadSigtermFilter(std_logging.Filter):
         return True
 
 
-def _announce_reload(conf, changed):
-    LOG.info('Reloading (SIGHUP): configuration files re-read; the worker '
-             'restarts and resolves every RPC version pin again')
+class ThreadingWorker(cotyledon.Service):
+    """The worker process of a service on the threading backend.
+
+    cotyledon's own ``Service.reload()``, which oslo.service's launcher
+    keeps, has the worker stop (the RPC server waits up to a second for
+    its consumer) so that a new one is forked and connects again: about a
+    second from SIGHUP to the new pins, and no server in between. This
+    worker reloads in place instead (``RPCService.request_reload``).
+    """
+
+    def __init__(self, worker_id, server):
+        super().__init__(worker_id)
+        self.server = server
+        self.name = server.binary
+
+    def run(self):
+        try:
+            self.server.start()
+            self.server.wait()
+        except Exception:
+            traceback.print_exc()
+            sys.exit(1)
+
+    def terminate(self):
+        self.server.stop()
+
+    def reload(self):
+        self.server.request_reload()
 
 
-def serve(prog, argv=None, **service_kwargs):
+class ThreadingLauncher(object):
+    """One worker under a cotyledon ServiceManager, reloaded in place.
+
+    What oslo.service's threading ServiceLauncher does (a forked worker,
+    ``[DEFAULT]/graceful_shutdown_timeout``, SIGTERM stops, SIGHUP
+    reloads), with :class:`ThreadingWorker`. On SIGHUP the launching
+    process only says so and passes the signal on: the worker reads the
+    files. Should the worker die, the launching process reads the files
+    before it forks the next one, which then starts with the current
+    values and the last good pins.
+    """
+
+    def __init__(self, conf, server):
+        for group, opts in os_service.list_opts():
+            conf.register_opts(opts, group=group)
+        self.conf = conf
+        self.manager = cotyledon.ServiceManager(
+            mp_context=multiprocessing.get_context('fork'),
+            graceful_shutdown_timeout=conf.graceful_shutdown_timeout)
+        self.manager.register_hooks(on_reload=self._announce_reload,
+                                    on_dead_worker=self._worker_died)
+        self.manager.add(ThreadingWorker, 1, args=(server,))
+
+    @staticmethod
+    def _announce_reload():
+        LOG.info('Reloading (SIGHUP): configuration files re-read by the '
+                 'worker, which resolves every RPC version pin again and '
+                 'keeps serving')
+
+    def _worker_died(self, service_id, worker_id, exit_code):
+        try:
+            self.conf.mutate_config_files()
+        except Exception:
+            LOG.exception('Could not read the configuration files again; '
+                          'the next worker starts with the current values')
+
+    def wait(self):
+        try:
+            return self.manager.run()
+        except SystemExit as exc:
+            return exc.code
+
+
+def serve(prog, argv=None, parsed=False, **service_kwargs):
     """Parse config, prepare (guards, registration), then launch.
 
     SIGHUP is handled by oslo.service with restart_method='mutate': the
     mutable options, [upgrade_levels] among them, are re-read and every
     pin is resolved again.
+
+    :param parsed: the command line is parsed already (parsers.parse);
+        argv is not read again.
     """
-    argv = sys.argv if argv is None else argv
+    if not parsed:
+        parsers.parse(sys.argv if argv is None else argv, prog)
     rpc.set_defaults()
-    common.parse_args(argv, prog)
+    common.setup(prog)
     objects.register_all()
     server = service.RPCService(conf=CONF, **service_kwargs)
     timeouts.install(CONF)
@@ -83,11 +154,20 @@ def serve(prog, argv=None, **service_kwargs):
         server.prepare()
 
     common.run(prog, prepare)
+    return launch(CONF, server).wait()
+
+
+def launch(conf, server):
+    """The launcher of ``server`` on the chosen oslo.service backend.
+
+    threading: :class:`ThreadingLauncher`; eventlet: oslo.service's own
+    (restart_method='mutate'), under :class:`service.SighupGuard`.
+    """
     if os_backend.get_backend_type() == os_backend.BackendType.THREADING:
         std_logging.getLogger('cotyledon._service_worker').addFilter(
             ReloadSigtermFilter())
-        CONF.register_mutate_hook(_announce_reload)
-    launcher = os_service.launch(CONF, server, restart_method='mutate')
+        return ThreadingLauncher(conf, server)
+    launcher = os_service.launch(conf, server, restart_method='mutate')
     if service.SighupGuard.applies_to(launcher):
         service.SighupGuard(launcher).apply()
-    return launcher.wait()
+    return launcher

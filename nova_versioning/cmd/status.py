@@ -38,14 +38,13 @@ import difflib
 import glob
 import json
 import os
-import sys
 import types
 
-from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
 from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
+from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning import context as nv_context
 from nova_versioning.db import migration
@@ -65,57 +64,9 @@ FORMATS = cli.FORMATS
 CHECK_ERROR = 255
 
 # Quoted by argument errors.
-FORMS = (
-    'pins [--format table|json] [--assume-upgraded HOST[,HOST...]] '
-    '[--assume-removed HOST[,HOST...]]',
-    'upgrade check [--format table|json] [--json]',
-)
-
-
-def _host_list(value):
-    hosts = [host.strip() for host in value.split(',')]
-    if not all(hosts):
-        raise ValueError('empty host name')
-    return hosts
-
-
-_host_list.__name__ = 'host list'
-
-
-def add_command_parsers(subparsers):
-    pins = subparsers.add_parser(
-        'pins', help='Show, for each RPC API, its version cap and the hosts '
-                     'holding it down.')
-    pins.add_argument('--format', dest='output_format', choices=FORMATS,
-                      default='table',
-                      help='Output format (default: table).')
-    pins.add_argument('--assume-upgraded', dest='assume_upgraded',
-                      metavar='HOST[,HOST...]', type=_host_list,
-                      action='append', default=[],
-                      help='Report as if these hosts ran this code\'s '
-                           'service version (repeatable).')
-    pins.add_argument('--assume-removed', dest='assume_removed',
-                      metavar='HOST[,HOST...]', type=_host_list,
-                      action='append', default=[],
-                      help='Report as if the records of these hosts were '
-                           'deleted (repeatable).')
-    upgrade = subparsers.add_parser(
-        'upgrade', help='Checks to run before and during an upgrade.')
-    actions = upgrade.add_subparsers(dest='action', metavar='ACTION')
-    actions.required = True
-    check = actions.add_parser(
-        'check', help='Check the deployment is ready for this release; '
-                      'exit code 0 (success), 1 (warning) or 2 (failure).')
-    check.add_argument('--format', dest='output_format', choices=FORMATS,
-                       default='table',
-                       help='Output format (default: table).')
-    check.add_argument('--json', action='store_true',
-                       help='The same as --format json (as other '
-                            'oslo.upgradecheck commands take it).')
-
-
-command_opt = cfg.SubCommandOpt(
-    'command', title='Commands', handler=add_command_parsers)
+FORMS = parsers.STATUS_FORMS
+add_command_parsers = parsers.add_status_parsers
+command_opt = parsers.status_command_opt
 
 
 # -- pins -------------------------------------------------------------------
@@ -644,10 +595,14 @@ def upgrade_check_command():
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    parsers.parse_script('status', argv)
+    return run_parsed()
+
+
+def run_parsed():
+    """The command, once its command line is parsed (parsers)."""
     objects.register_all()
-    CONF.register_cli_opt(command_opt)
-    common.parse_args(argv, PROG, forms=FORMS, one_shot=True)
+    common.setup(PROG, one_shot=True)
     if CONF.command.name == 'pins':
         return common.run(PROG, pins_command)
     return upgrade_check_command()

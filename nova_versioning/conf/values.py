@@ -171,6 +171,14 @@ def _parsed(path):
     return _PARSED['sections']
 
 
+def parsed(path):
+    """{section: {key: [values]}} of a configuration file, as written.
+
+    None when it cannot be read or parsed.
+    """
+    return _parsed(path)
+
+
 # The last file parsed by _parsed().
 _PARSED = {}
 

@@ -18,7 +18,6 @@ registered on the configuration by :func:`get_transport`.
 """
 
 import oslo_messaging as messaging
-from oslo_messaging import conffixture
 from oslo_messaging.rpc import client as messaging_client
 
 from nova_versioning import context as nv_context
@@ -36,6 +35,10 @@ def prepare_conf(conf):
     global configuration only, and its clients read them from theirs;
     its public ConfFixture registers them all on ``conf`` when made.
     """
+    # Imported here: it imports the fixtures and testtools libraries,
+    # which a console script has no use for.
+    from oslo_messaging import conffixture
+
     conffixture.ConfFixture(conf)
 
 

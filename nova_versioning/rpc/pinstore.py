@@ -11,8 +11,9 @@
 # under the License.
 """The last good pin decisions of a service, kept on disk.
 
-oslo.service's threading backend answers SIGHUP by starting a new worker
-process, which knows nothing of the pins of the one it replaces. The
+On the threading backend a worker process that died is replaced by a new
+one, forked from the launching process, which knows nothing of the pins
+of the one it replaces (a SIGHUP reloads the worker in place). The
 service therefore writes every successful set of decisions to a small JSON
 file under [DEFAULT]/state_path; a worker whose fresh resolution fails (the
 database or the conductor unreachable, a bad value in the configuration)

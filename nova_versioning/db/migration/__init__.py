@@ -25,11 +25,6 @@ before upgrading.
 import dataclasses
 import os
 
-from alembic import command as alembic_command
-from alembic import config as alembic_config
-from alembic import migration as alembic_migration
-from alembic import script as alembic_script
-
 import sqlalchemy as sa
 
 from nova_versioning.db import api as db_api
@@ -105,7 +100,14 @@ NOVA_OPT_IN_INDEX = 'nova_versioning_services_min_version_idx'
 _OPT_IN_COLUMNS = ('binary', 'deleted', 'forced_down', 'version')
 
 
+# alembic is imported by the functions that use it, not here: reading the
+# services table (nova-versioning-status pins, missing_tables()) needs
+# none of it, and importing it costs a command a tenth of a second.
+
+
 def _alembic_config(connection, version_table=VERSION_TABLE):
+    from alembic import config as alembic_config
+
     config = alembic_config.Config()
     config.set_main_option('script_location', ALEMBIC_DIR)
     config.attributes['connection'] = connection
@@ -116,6 +118,8 @@ def _alembic_config(connection, version_table=VERSION_TABLE):
 
 
 def _script():
+    from alembic import script as alembic_script
+
     return alembic_script.ScriptDirectory.from_config(_alembic_config(None))
 
 
@@ -126,6 +130,8 @@ def _get_engine(engine=None):
 
 
 def _revisions(connection, table):
+    from alembic import migration as alembic_migration
+
     context = alembic_migration.MigrationContext.configure(
         connection, opts={'version_table': table})
     return context.get_current_heads()
@@ -169,6 +175,8 @@ def adopt_legacy_revision(connection):
 
     :returns: the revision moved, or None.
     """
+    from alembic import migration as alembic_migration
+
     state = _state(connection)
     if state.kind != LEGACY:
         return None
@@ -209,6 +217,8 @@ def db_sync(version='head', engine=None):
         A Nova database (state NOVA) is returned as it is, unchanged.
     :raises InvalidRevision: ``version`` is no revision of this code.
     """
+    from alembic import command as alembic_command
+
     check_revision(version)
     with _get_engine(engine).begin() as connection:
         state = _state(connection)

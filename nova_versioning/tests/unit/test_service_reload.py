@@ -20,6 +20,7 @@ compute pin down.
 import logging
 import os
 import signal
+import threading
 import time
 from unittest import mock
 
@@ -429,6 +430,68 @@ class TestReset(_ReloadTestCase):
             [('nova_versioning.service',
               'Reload failed; still serving with the previous pins')],
             self.records.at(logging.ERROR))
+
+
+class TestReloadInPlace(_ReloadTestCase):
+    """SIGHUP in a worker of the threading backend (request_reload)."""
+
+    def test_reads_the_files_and_lifts_the_cap(self):
+        svc = self.started_conductor()
+        self.upgrade_behind_the_cache('c2')
+        self.records.records[:] = []
+        with mock.patch.object(svc.conf, 'mutate_config_files') as mutate:
+            svc.reload_in_place()
+        mutate.assert_called_once_with()
+        self.assertEqual({'compute': ('6.5', '6.5'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+        self.assertIn('compute RPC version cap changed from 6.4 to 6.5',
+                      self.records.messages())
+        self.assertEqual({'compute': '6.5', 'scheduler': '2.2'},
+                         self.stored_caps())
+
+    def test_unreadable_files_keep_serving(self):
+        svc = self.started_conductor()
+        with mock.patch.object(svc.conf, 'mutate_config_files',
+                               side_effect=ValueError('bad file')), \
+                self.db_gone():
+            svc.reload_in_place()
+        errors = [message for _name, message in
+                  self.records.at(logging.ERROR)]
+        self.assertIn('Could not read the configuration files again; '
+                      'keeping the current values', errors)
+        self.assertEqual({'compute': ('6.4', '6.4'),
+                          'scheduler': ('2.2', '2.2')}, self.caps(svc))
+
+    def test_sighup_during_a_reload_reloads_once_more(self):
+        svc = self.started_conductor()
+        first_started = threading.Event()
+        release = threading.Event()
+        done = []
+        reload_in_place = svc.reload_in_place
+
+        def reload():
+            if not done:
+                first_started.set()
+                release.wait(30)
+            reload_in_place()
+            done.append(len(done))
+
+        with mock.patch.object(svc, 'reload_in_place', side_effect=reload), \
+                mock.patch.object(svc.conf, 'mutate_config_files'):
+            svc.request_reload()
+            self.assertTrue(first_started.wait(30))
+            # Two more SIGHUPs while the first reload runs: one more
+            # reload, after it.
+            svc.request_reload()
+            svc.request_reload()
+            self.flags(group='upgrade_levels', compute='6.2')
+            release.set()
+            deadline = time.monotonic() + 30
+            while len(done) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+        self.assertEqual([0, 1], done)
+        self.assertEqual(('6.2', '6.2'), self.caps(svc)['compute'])
 
 
 class TestRefresher(_ReloadTestCase):

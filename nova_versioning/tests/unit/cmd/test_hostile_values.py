@@ -173,7 +173,7 @@ class _HostileBase(InProcessCLI, base.DBTestCase):
                           '[database]\nconnection = %s\n'
                           % (self.tmp, self.db.url))
         launch = self.useFixture(fixtures.MockPatch(
-            'oslo_service.service.launch')).mock
+            'nova_versioning.cmd.service.launch')).mock
         launch.return_value.wait.return_value = 0
 
     def conf_with(self, group, name, value):
