@@ -263,6 +263,11 @@ def _trim(obj, primitive, manifest):
     return True
 
 
+# Argument types sent as they are by every serializer (exact types: a
+# subclass of str could carry obj_to_primitive).
+_SCALARS = frozenset((str, int, float, bool, bytes))
+
+
 class ReleaseObjectSerializer(NovaVersioningObjectSerializer):
     """Versioned objects as the releases at both ends know them.
 
@@ -319,6 +324,9 @@ class ReleaseObjectSerializer(NovaVersioningObjectSerializer):
     # -- sending -----------------------------------------------------------
 
     def serialize_entity(self, context, entity):
+        if entity is None or type(entity) in _SCALARS:
+            # What every serializer sends as it is: no walk, no lookup.
+            return entity
         if self._send is None:
             return super().serialize_entity(context, entity)
         if isinstance(entity, ovo_base.VersionedObject):
