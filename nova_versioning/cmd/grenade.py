@@ -11,15 +11,17 @@
 # under the License.
 """nova-versioning-grenade: a rolling upgrade under load, end to end.
 
-    nova-versioning-grenade [--mode embedded|real] [--db-kind KIND]
+    nova-versioning-grenade [--mode embedded|real|nova] [--db-kind KIND]
         [--db-url URL] [--broker-url URL] [--backend NAME]
         [--computes N] [--stage-seconds S] [--report FILE]
-        [--break unpinned] [--workdir DIR]
+        [--break unpinned|overpinned] [--workdir DIR]
 
 embedded (the default) needs no server: the services run in this process
 on a SQLite file and an in-process transport. real starts real service
 processes on RabbitMQ and a database (a fresh MariaDB or PostgreSQL
-database provisioned as openstack_citest, or --db-url).
+database provisioned as openstack_citest, or --db-url). nova runs real
+Nova, two releases, on MariaDB and RabbitMQ (nova_versioning.grenade.
+novajob; doc/source/admin/nova-grenade.rst).
 
 Prints a table of the stages and writes a JSON report, also when a stage
 raises (the report then names the stage and the error). Exits 0 when no
@@ -43,6 +45,7 @@ from nova_versioning.cmd import common
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
 from nova_versioning.grenade import fleet as nv_fleet
+from nova_versioning.grenade import novajob
 from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
 from nova_versioning.grenade import svg
@@ -55,10 +58,12 @@ LOG = logging.getLogger(__name__)
 PROG = 'nova-versioning-grenade'
 
 cli_opts = [
-    cfg.StrOpt('mode', default='embedded', choices=['embedded', 'real'],
+    cfg.StrOpt('mode', default='embedded',
+               choices=['embedded', 'real', 'nova'],
                help='embedded: services in this process, SQLite file, '
                     'in-process transport. real: service processes, '
-                    'RabbitMQ, a real database.'),
+                    'RabbitMQ, a real database. nova: real Nova, an N-1 '
+                    'to N upgrade.'),
     cfg.StrOpt('db-kind', default='mysql',
                choices=['mysql', 'postgresql', 'sqlite'],
                help='real mode: the kind of database to provision.'),
@@ -79,9 +84,11 @@ cli_opts = [
                  help='How long the load runs in each stage.'),
     cfg.StrOpt('report', default='grenade-report.json',
                help='Where the JSON report is written.'),
-    cfg.StrOpt('break', choices=['unpinned'],
+    cfg.StrOpt('break', choices=['unpinned', 'overpinned'],
                help='Run a broken variant that must fail: unpinned leaves '
-                    'every [upgrade_levels] option unset.'),
+                    'every [upgrade_levels] option unset; overpinned (nova '
+                    'mode only) pins the new control plane\'s compute RPC '
+                    'to its latest version while computes are old.'),
     cfg.StrOpt('workdir',
                help='Directory for state, configuration and logs (kept); '
                     'by default a temporary one, removed afterwards unless '
@@ -172,6 +179,12 @@ def _dispose_workdir(workdir, ok):
 
 
 def run():
+    if CONF.mode == 'nova':
+        return novajob.main(CONF)
+    if CONF['break'] == 'overpinned':
+        sys.stderr.write('%s: error: --break overpinned needs --mode nova, '
+                         'not %s\n' % (PROG, CONF.mode))
+        return 2
     objects.register_all()
     workdir = CONF.workdir or tempfile.mkdtemp(prefix='nv-grenade-')
     os.makedirs(workdir, exist_ok=True)
