@@ -41,6 +41,7 @@ REJECTED = re.compile(r'UnsupportedVersion|Endpoint does not support RPC '
 
 NOVA_OLD_COMPUTES = 'Older than N-1 computes'
 OURS_OLD_COMPUTES = 'Computes older than the oldest supported release'
+OURS_PINS = 'RPC version pins'
 
 # oslo.upgradecheck's codes.
 VERDICTS = {0: 'Success', 1: 'Warning', 2: 'Failure'}
@@ -299,7 +300,14 @@ def format_table(report):
                    ', '.join(what_if['upgraded']), what_if['cap'])
                if what_if else ''))
         for line in stage.get('nova_logged') or ():
-            details.append('  Nova logged: %s' % line)
+            details.append('  Nova logged: %s' % line.split('] ', 1)[-1])
+        check = stage.get('upgrade_check') or {}
+        if check.get('pins') not in (None, 'Success'):
+            details.append('  The project\'s RPC version pins check: %s: %s'
+                           % (check['pins'], check.get('pins_details')))
+        if stage.get('errors'):
+            details.append('  RPC errors: %s' % ', '.join(
+                '%s %d' % item for item in sorted(stage['errors'].items())))
         if stage.get('refusal'):
             details.append('  Nova refused: %s' % stage['refusal'])
         for problem in stage.get('problems') or ():

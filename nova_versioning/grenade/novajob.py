@@ -155,6 +155,7 @@ class NovaJob(object):
         self.bursts = 0
         self.pending_what_if = None
         self.what_if_problems = []
+        self.pins_check = (None, None)
 
     # -- configuration ----------------------------------------------------
 
@@ -208,6 +209,8 @@ class NovaJob(object):
     def _our_check(self):
         _code, out, err = self._status('upgrade', 'check', '--json')
         try:
+            self.pins_check = novacheck.check_verdict(
+                out, novacheck.OURS_PINS)
             return novacheck.check_verdict(out, novacheck.OURS_OLD_COMPUTES)
         except ValueError:
             raise RuntimeError('upgrade check gave no report: %s'
@@ -242,18 +245,23 @@ class NovaJob(object):
             if checks:
                 check = {'ours': ours.result()[0], 'nova': nova.result()[0],
                          'ours_details': ours.result()[1],
-                         'nova_details': nova.result()[1]}
+                         'nova_details': nova.result()[1],
+                         # This project's own check of the pins (Nova has
+                         # none): a warning when a pin is above receivers.
+                         'pins': self.pins_check[0],
+                         'pins_details': self.pins_check[1]}
         self._check_what_if(prediction)
         return prediction, check
 
     def _check_what_if(self, prediction):
         """Compare the last step's what-if with what auto says now."""
         pending, self.pending_what_if = self.pending_what_if, None
-        if pending is not None and pending['cap'] != prediction['auto_cap']:
+        if (pending is not None and
+                pending['auto_cap'] != prediction['auto_cap']):
             self.what_if_problems.append(
-                'what-if "%s upgraded" predicted %s; once done, auto is %s'
-                % (', '.join(pending['upgraded']), pending['cap'],
-                   prediction['auto_cap']))
+                'what-if "%s upgraded" predicted auto %s; once done, auto '
+                'is %s' % (', '.join(pending['upgraded']),
+                           pending['auto_cap'], prediction['auto_cap']))
         return pending
 
     # -- real RPC ---------------------------------------------------------
@@ -457,6 +465,9 @@ class NovaJob(object):
             totals = self.burst()
             for key in ('sent', 'handled', 'rejected', 'lost'):
                 totals_all[key] += totals[key]
+            for name, count in totals['errors'].items():
+                totals_all['errors'][name] = (
+                    totals_all['errors'].get(name, 0) + count)
             totals_all['api_cap'] = totals['api_cap']
             steps.append({'upgraded': host,
                           'auto_before': prediction['auto_cap'],
