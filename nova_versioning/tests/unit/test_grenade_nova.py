@@ -17,6 +17,8 @@ them (tox -e grenade-nova runs the job itself on real Nova).
 
 import json
 import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 
 import fixtures
@@ -24,6 +26,7 @@ import fixtures
 from nova_versioning.grenade import novacheck
 from nova_versioning.grenade import novaenv
 from nova_versioning.grenade import novajob
+from nova_versioning.grenade import process
 from nova_versioning.grenade import svg
 from nova_versioning.tests import base
 
@@ -284,3 +287,20 @@ class VenvTest(base.TestCase):
         with open(os.devnull, 'w') as log:
             self.assertEqual('reused',
                              novaenv._build_one(release, None, log))
+
+
+class CommandLineTest(base.TestCase):
+
+    def test_overpinned_needs_nova_mode(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        proc = subprocess.run(
+            [sys.executable, '-c', 'import sys; from nova_versioning import '
+             'cmd; sys.exit(cmd.grenade_main())', '--break', 'overpinned',
+             '--report', os.path.join(tmp, 'r.json')],
+            capture_output=True, text=True, timeout=120, cwd=tmp,
+            env=process.child_env())
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertEqual('nova-versioning-grenade: error: --break '
+                         'overpinned needs --mode nova, not embedded',
+                         proc.stderr.strip())
+        self.assertFalse(os.path.exists(os.path.join(tmp, 'r.json')))
