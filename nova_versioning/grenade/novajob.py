@@ -89,7 +89,11 @@ class ApiClient(object):
             [release.bin('python'), CLIENT, '--config-file', conf],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             text=True, env=env, start_new_session=True)
-        self._read(120)
+        try:
+            self._read(120)
+        except Exception:
+            self.stop()
+            raise
 
     def _read(self, timeout):
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
@@ -116,6 +120,7 @@ class ApiClient(object):
             return f.read().decode('utf-8', errors='replace')
 
     def stop(self):
+        """End the process (its group, if it does not end by itself)."""
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
@@ -126,7 +131,8 @@ class ApiClient(object):
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 class NovaJob(object):
