@@ -11,15 +11,17 @@
 # under the License.
 """nova-versioning-grenade: a rolling upgrade under load, end to end.
 
-    nova-versioning-grenade [--mode embedded|real] [--db-kind KIND]
+    nova-versioning-grenade [--mode embedded|real|nova] [--db-kind KIND]
         [--db-url URL] [--broker-url URL] [--backend NAME]
         [--computes N] [--stage-seconds S] [--report FILE]
-        [--break unpinned|objects] [--workdir DIR]
+        [--break unpinned|objects|overpinned] [--workdir DIR]
 
 embedded (the default) needs no server: the services run in this process
 on a SQLite file and an in-process transport. real starts real service
 processes on RabbitMQ and a database (a fresh MariaDB or PostgreSQL
-database provisioned as openstack_citest, or --db-url).
+database provisioned as openstack_citest, or --db-url). nova runs real
+Nova, two releases, on MariaDB and RabbitMQ (nova_versioning.grenade.
+novajob; doc/source/admin/nova-grenade.rst).
 
 Prints a table of the stages and writes a JSON report, also when a stage
 raises (the report then names the stage and the error). Exits 0 when no
@@ -43,6 +45,7 @@ from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
 from nova_versioning.grenade import fleet as nv_fleet
+from nova_versioning.grenade import novajob
 from nova_versioning.grenade import process
 from nova_versioning.grenade import scenario
 from nova_versioning.grenade import svg
@@ -151,6 +154,16 @@ def _dispose_workdir(workdir, ok):
 
 
 def run():
+    if CONF.mode == 'nova':
+        if CONF['break'] == 'objects':
+            sys.stderr.write('%s: error: --break objects needs --mode '
+                             'embedded or real, not nova\n' % PROG)
+            return 2
+        return novajob.main(CONF)
+    if CONF['break'] == 'overpinned':
+        sys.stderr.write('%s: error: --break overpinned needs --mode nova, '
+                         'not %s\n' % (PROG, CONF.mode))
+        return 2
     objects.register_all()
     workdir = CONF.workdir or tempfile.mkdtemp(prefix='nv-grenade-')
     os.makedirs(workdir, exist_ok=True)

@@ -169,10 +169,12 @@ manage_category_opt = cfg.SubCommandOpt(
 # -- nova-versioning-grenade ---------------------------------------------
 
 grenade_cli_opts = [
-    cfg.StrOpt('mode', default='embedded', choices=['embedded', 'real'],
+    cfg.StrOpt('mode', default='embedded',
+               choices=['embedded', 'real', 'nova'],
                help='embedded: services in this process, SQLite file, '
                     'in-process transport. real: service processes, '
-                    'RabbitMQ, a real database.'),
+                    'RabbitMQ, a real database. nova: real Nova, an N-1 '
+                    'to N upgrade.'),
     cfg.StrOpt('db-kind', default='mysql',
                choices=['mysql', 'postgresql', 'sqlite'],
                help='real mode: the kind of database to provision.'),
@@ -193,13 +195,15 @@ grenade_cli_opts = [
                  help='How long the load runs in each stage.'),
     cfg.StrOpt('report', default='grenade-report.json',
                help='Where the JSON report is written.'),
-    cfg.StrOpt('break', choices=['unpinned', 'objects'],
+    cfg.StrOpt('break', choices=['unpinned', 'objects', 'overpinned'],
                help='Run a broken variant that must fail: unpinned leaves '
                     'every [upgrade_levels] option unset; objects sets '
                     '[versioning]/disable_object_compat on every service '
                     '(objects go at the sender\'s versions, no backport), '
                     'so old computes cannot read what new controllers '
-                    'send.'),
+                    'send; overpinned (nova mode only) pins the new control '
+                    'plane\'s compute RPC to its latest version while '
+                    'computes are old.'),
     cfg.StrOpt('workdir',
                help='Directory for state, configuration and logs (kept); '
                     'by default a temporary one, removed afterwards unless '
