@@ -128,7 +128,7 @@ def _compare(figure, backend, label, profile, size, expected, ours, nova,
              for who, values in samples.items()}
     ratio = common.speedup(stats['ours']['median'], stats['nova']['median'])
     case = '%s, %d cells x %s rows, %s' % (
-        label, CELLS, _rows(size),
+        label, CELLS, common.rows_label(size),
         'with the opt-in index (db index create)' if indexed
         else "Nova's schema as it is")
     figure.add(case=case, unit='ms', ours=stats['ours']['median'],
@@ -143,12 +143,6 @@ def _compare(figure, backend, label, profile, size, expected, ours, nova,
                samples=stats['ours']['n'])
     common.progress('allcells %s: ours %.3f ms, Nova %.3f ms', case,
                     stats['ours']['median'], stats['nova']['median'])
-
-
-def _rows(size):
-    if size >= 1000 and size % 1000 == 0:
-        return '%dk' % (size // 1000)
-    return str(size)
 
 
 def run(profile, backends, tmpdir):

@@ -48,6 +48,13 @@ def progress(message, *args):
 
 # -- statistics -----------------------------------------------------------
 
+def rows_label(size):
+    """A table size as the results name it: "1k", "100k", or the count."""
+    if size >= 1000 and size % 1000 == 0:
+        return '%dk' % (size // 1000)
+    return str(size)
+
+
 def percentile(samples, pct):
     """Linear-interpolated percentile (pct in 0..100) of the samples."""
     data = sorted(samples)

@@ -213,7 +213,8 @@ def _measure_sizes(figure, backend, label, profile, rows, ours_engine,
             ratio = common.speedup(stats[key]['median'],
                                    stats[base_key]['median'])
             figure.add(
-                case='%s, %s rows, %s' % (label, _rows(size), case),
+                case='%s, %s rows, %s' % (
+                    label, common.rows_label(size), case),
                 unit='ms', ours=stats[key]['median'],
                 ours_p95=stats[key]['p95'],
                 baseline=stats[base_key]['median'],
@@ -311,7 +312,7 @@ def _measure_public(figure, backend, label, profile, size, expected,
                 'db': 'db api call',
                 'cached': 'public lookup, cached'}[key]
         figure.add(
-            case='%s, %s rows, %s' % (label, _rows(size), case),
+            case='%s, %s rows, %s' % (label, common.rows_label(size), case),
             unit='ms', ours=stats['ours']['median'],
             ours_p95=stats['ours']['p95'],
             baseline=stats['nova']['median'],
@@ -355,12 +356,6 @@ class NovaCachedReadReimplementation(object):
 
     def get_minimum_version(self, context, binary):
         return self.get_minimum_version_multi(context, [binary])
-
-
-def _rows(size):
-    if size >= 1000 and size % 1000 == 0:
-        return '%dk' % (size // 1000)
-    return str(size)
 
 
 def run(profile, backends, tmpdir):

@@ -24,6 +24,8 @@ Nothing here needs Nova or a server: the unit tests feed it text.
 
 import re
 
+from nova_versioning.cmd import common as cmd_common
+
 AUTO_LINE = re.compile(
     r'Automatically selected compute RPC version (?P<cap>\d+\.\d+) '
     r'from minimum service version (?P<minimum>\d+)')
@@ -280,13 +282,7 @@ def format_table(report):
             str(stage.get('sent', 0)), str(stage.get('answered', 0)),
             str(stage.get('rejected', 0)), str(stage.get('lost', 0)),
             'ok' if stage.get('ok') else 'FAIL'))
-    widths = [max([len(col)] + [len(row[i]) for row in rows])
-              for i, col in enumerate(COLUMNS)]
-    lines = ['  '.join(col.ljust(w) for col, w in zip(COLUMNS, widths))]
-    lines.append('  '.join('-' * w for w in widths))
-    for row in rows:
-        lines.append('  '.join(cell.ljust(w)
-                               for cell, w in zip(row, widths)).rstrip())
+    lines = cmd_common.format_table(COLUMNS, rows)
     details = []
     for stage in report.get('stages', ()):
         prediction_ = stage.get('prediction') or {}

@@ -44,6 +44,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova_versioning.cmd import common as cmd_common
 from nova_versioning.compute import rpcapi as compute_rpcapi
 from nova_versioning.conductor import rpcapi as conductor_rpcapi
 from nova_versioning import context as nv_context
@@ -529,13 +530,7 @@ def format_table(report):
                      str(stage['lost']), str(stage.get('objects_checked', 0)),
                      'ok' if stage['ok'] else 'FAIL: ' +
                      '; '.join(stage['problems'])))
-    widths = [max([len(col)] + [len(row[i]) for row in rows])
-              for i, col in enumerate(COLUMNS)]
-    lines = ['  '.join(col.ljust(w) for col, w in zip(COLUMNS, widths))]
-    lines.append('  '.join('-' * w for w in widths))
-    for row in rows:
-        lines.append('  '.join(cell.ljust(w)
-                               for cell, w in zip(row, widths)).rstrip())
+    lines = cmd_common.format_table(COLUMNS, rows)
     details = []
     for stage in report['stages']:
         for step in stage.get('steps', ()):
