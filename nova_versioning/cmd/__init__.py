@@ -88,10 +88,20 @@ def run_script(module, argv=None):
 
     from nova_versioning.cmd import parsers
 
-    parsers.parse_script(module, argv)
-    select_backend()
-    return importlib.import_module(
-        'nova_versioning.cmd.' + module).run_parsed()
+    try:
+        parsers.parse_script(module, argv)
+        select_backend()
+        code = importlib.import_module(
+            'nova_versioning.cmd.' + module).run_parsed()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (``pins | head``): stop quietly, as a
+        # command-line tool does, and keep the interpreter from failing
+        # again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 _run = run_script

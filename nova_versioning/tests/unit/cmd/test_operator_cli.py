@@ -83,6 +83,21 @@ class CLITestCase(base.TestCase):
             self.assertIn('--config-file %s' % default_conf, lines[0])
             self.assertFalse(os.path.exists(self.state), args)
 
+    def test_reader_gone_is_a_quiet_exit(self):
+        # "pins | head": the reader has gone before the command writes.
+        self.sync()
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = subprocess.run(
+                [os.path.join(BIN_DIR, STATUS), '--config-file', self.conf,
+                 'pins'], stdout=write_end, stderr=subprocess.PIPE,
+                text=True, timeout=120, cwd=self.tmp,
+                env=dict(os.environ, HOME=self.tmp))
+        finally:
+            os.close(write_end)
+        self.assertEqual((1, ''), (proc.returncode, proc.stderr))
+
     def test_global_options_after_the_subcommand(self):
         self.sync()
         for args in (['--config-file', self.conf, 'pins'],
