@@ -107,6 +107,20 @@ def interleave(variants, min_reps, max_reps, budget, warmup=2):
     return samples
 
 
+
+def interleave_batches(variants, reps, batch):
+    """:func:`interleave` of batches: reps repetitions after one warm-up.
+
+    :param variants: list of (name, callable); each callable runs
+        ``batch`` operations.
+    :returns: dict name -> list of seconds per operation, one per
+        repetition, so that the i-th of every list were measured side by
+        side.
+    """
+    samples = interleave(variants, reps, reps, 0, warmup=1)
+    return {name: [seconds / batch for seconds in values]
+            for name, values in samples.items()}
+
 # -- result rows ----------------------------------------------------------
 
 def row(case, unit, ours, baseline, ours_p95=None, baseline_p95=None,

@@ -21,7 +21,6 @@ batches minus one. A second row times the serialization alone.
 
 import contextlib
 import statistics
-import time
 
 import oslo_messaging as messaging
 from oslo_messaging import conffixture
@@ -101,19 +100,6 @@ def _fake_transport():
         yield transport
 
 
-def _alternate(variants, reps, batch):
-    samples = {name: [] for name, _fn in variants}
-    for rep in range(reps + 1):
-        shift = rep % 2
-        for name, fn in variants[shift:] + variants[:shift]:
-            t0 = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - t0
-            if rep:  # the first repetition warms up
-                samples[name].append(elapsed / batch)
-    return samples
-
-
 def _row(figure, case, samples, target):
     ours = common.summarize(samples['capped'], scale=1e6)
     bare = common.summarize(samples['plain'], scale=1e6)
@@ -173,7 +159,7 @@ def run(profile, backends, tmpdir):
             for _ in range(batch):
                 plain.cast(context, 'store', obj=obj)
 
-        samples = _alternate([('capped', cast_capped),
+        samples = common.interleave_batches([('capped', cast_capped),
                               ('plain', cast_plain)], reps, batch)
         _row(figure, 'fake://: time per cast of the object', samples, True)
 
@@ -185,7 +171,7 @@ def run(profile, backends, tmpdir):
         for _ in range(batch):
             plain_serializer.serialize_entity(context, obj)
 
-    samples = _alternate([('capped', serialize_capped),
+    samples = common.interleave_batches([('capped', serialize_capped),
                           ('plain', serialize_plain)], reps, batch)
     _row(figure, 'serialization alone', samples, False)
     return figure

@@ -25,7 +25,6 @@ two clients, on fake:// and on RabbitMQ (a private virtual host).
 
 import contextlib
 import statistics
-import time
 
 import oslo_messaging as messaging
 from oslo_messaging import conffixture
@@ -116,16 +115,9 @@ def _measure(figure, kind, profile, context):
                     context, 'reboot_instance', instance_uuid=instance,
                     reboot_type='SOFT')
 
-        variants = [('ours', ours), ('bare', base)]
-        samples = {name: [] for name, _fn in variants}
-        for rep in range(max(profile.send_reps, MIN_BATCHES) + 1):
-            shift = rep % 2
-            for name, fn in variants[shift:] + variants[:shift]:
-                t0 = time.perf_counter()
-                fn()
-                elapsed = time.perf_counter() - t0
-                if rep:  # the first repetition warms up
-                    samples[name].append(elapsed / batch)
+        samples = common.interleave_batches(
+            [('ours', ours), ('bare', base)],
+            max(profile.send_reps, MIN_BATCHES), batch)
     ours_s = common.summarize(samples['ours'], scale=1e6)
     bare_s = common.summarize(samples['bare'], scale=1e6)
     # Paired: each batch of ours against the baseline batch next to it,

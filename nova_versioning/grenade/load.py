@@ -164,12 +164,7 @@ class LoadGenerator(object):
             api.ping(self.context, host, 'load', trace_id='grenade')
             counters.answered += 1
         except Exception as exc:
-            name = _error_name(exc)
-            if name == 'MessagingTimeout':
-                counters.lost += 1
-            else:
-                counters.rejected += 1
-            counters.errors[name] += 1
+            _count_failed_call(counters, exc)
         for method in CAST_METHODS:
             entry['sequence'] += 1
             message_id = 'load-%s-%d' % (host, entry['sequence'])
@@ -199,12 +194,7 @@ class LoadGenerator(object):
                                        task_obj.sample(name))
             problems = self._check_answer(host, answer)
         except Exception as exc:
-            name = _error_name(exc)
-            if name == 'MessagingTimeout':
-                counters.lost += 1
-            else:
-                counters.rejected += 1
-            counters.errors[name] += 1
+            _count_failed_call(counters, exc)
         else:
             counters.objects_checked += 1
             if problems:
@@ -224,6 +214,16 @@ class LoadGenerator(object):
             counters.errors[_error_name(exc)] += 1
         else:
             counters.cast_ids.append(name)
+
+
+def _count_failed_call(counters, exc):
+    """A call that raised: lost when it timed out, else rejected."""
+    name = _error_name(exc)
+    if name == 'MessagingTimeout':
+        counters.lost += 1
+    else:
+        counters.rejected += 1
+    counters.errors[name] += 1
 
 
 def _error_name(exc):
