@@ -107,7 +107,6 @@ def interleave(variants, min_reps, max_reps, budget, warmup=2):
     return samples
 
 
-
 def interleave_batches(variants, reps, batch):
     """:func:`interleave` of batches: reps repetitions after one warm-up.
 
@@ -120,6 +119,7 @@ def interleave_batches(variants, reps, batch):
     samples = interleave(variants, reps, reps, 0, warmup=1)
     return {name: [seconds / batch for seconds in values]
             for name, values in samples.items()}
+
 
 # -- result rows ----------------------------------------------------------
 

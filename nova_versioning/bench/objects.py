@@ -159,8 +159,8 @@ def run(profile, backends, tmpdir):
             for _ in range(batch):
                 plain.cast(context, 'store', obj=obj)
 
-        samples = common.interleave_batches([('capped', cast_capped),
-                              ('plain', cast_plain)], reps, batch)
+        samples = common.interleave_batches(
+            [('capped', cast_capped), ('plain', cast_plain)], reps, batch)
         _row(figure, 'fake://: time per cast of the object', samples, True)
 
     def serialize_capped():
@@ -171,7 +171,8 @@ def run(profile, backends, tmpdir):
         for _ in range(batch):
             plain_serializer.serialize_entity(context, obj)
 
-    samples = common.interleave_batches([('capped', serialize_capped),
-                          ('plain', serialize_plain)], reps, batch)
+    samples = common.interleave_batches(
+        [('capped', serialize_capped), ('plain', serialize_plain)], reps,
+        batch)
     _row(figure, 'serialization alone', samples, False)
     return figure
