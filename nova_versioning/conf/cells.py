@@ -19,6 +19,8 @@ from ``[database]`` alone.
 
 from oslo_config import cfg
 
+from nova_versioning.conf import groups
+
 api_database_group = cfg.OptGroup(
     'api_database',
     title='Nova API database',
@@ -72,10 +74,8 @@ cells_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(api_database_group)
-    conf.register_opts(api_database_opts, group=api_database_group)
-    conf.register_group(cells_group)
-    conf.register_opts(cells_opts, group=cells_group)
+    groups.register(conf, api_database_group, api_database_opts)
+    groups.register(conf, cells_group, cells_opts)
 
 
 def list_opts():

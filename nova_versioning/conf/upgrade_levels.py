@@ -13,6 +13,8 @@
 
 from oslo_config import cfg
 
+from nova_versioning.conf import groups
+
 upgrade_levels_group = cfg.OptGroup(
     'upgrade_levels',
     title='RPC version caps for rolling upgrades',
@@ -57,8 +59,7 @@ upgrade_levels_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(upgrade_levels_group)
-    conf.register_opts(upgrade_levels_opts, group=upgrade_levels_group)
+    groups.register(conf, upgrade_levels_group, upgrade_levels_opts)
 
 
 def list_opts():

@@ -13,6 +13,8 @@
 
 from oslo_config import cfg
 
+from nova_versioning.conf import groups
+
 versioning_group = cfg.OptGroup(
     'versioning',
     title='Service version options',
@@ -144,8 +146,7 @@ versioning_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(versioning_group)
-    conf.register_opts(versioning_opts, group=versioning_group)
+    groups.register(conf, versioning_group, versioning_opts)
 
 
 def list_opts():

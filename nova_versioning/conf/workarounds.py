@@ -13,6 +13,8 @@
 
 from oslo_config import cfg
 
+from nova_versioning.conf import groups
+
 workarounds_group = cfg.OptGroup(
     'workarounds',
     title='Workaround options',
@@ -34,8 +36,7 @@ workarounds_opts = [
 
 
 def register_opts(conf):
-    conf.register_group(workarounds_group)
-    conf.register_opts(workarounds_opts, group=workarounds_group)
+    groups.register(conf, workarounds_group, workarounds_opts)
 
 
 def list_opts():

@@ -11,6 +11,7 @@
 # under the License.
 """The options published for oslo-config-generator."""
 
+from oslo_config import cfg
 from stevedore import driver
 
 from nova_versioning import conf as nv_conf
@@ -49,3 +50,50 @@ class ListOptsTestCase(base.TestCase):
         opt = self._listed()[('versioning', 'stale_service_timeout')]
         self.assertEqual((0, 0, True),
                          (opt.default, opt.type.min, opt.mutable))
+
+
+def _another_value(group, opt):
+    """A valid value of ``opt`` other than its default."""
+    choices = getattr(opt.type, 'choices', None)
+    if choices:
+        return next(choice for choice in choices if choice != opt.default)
+    if isinstance(opt, cfg.BoolOpt):
+        return not opt.default
+    if isinstance(opt, (cfg.IntOpt, cfg.FloatOpt)):
+        return (opt.type.min or 0) + 7
+    if group == 'upgrade_levels':
+        return '1.0'
+    return 'another'
+
+
+class OwnValuesTestCase(base.TestCase):
+    """Each ConfigOpts keeps its own overrides and defaults."""
+
+    def _conf(self):
+        conf = cfg.ConfigOpts()
+        for module in opts._MODULES:
+            module.register_opts(conf)
+        conf([], project='nova_versioning', default_config_files=[],
+             default_config_dirs=[])
+        return conf
+
+    def test_override_and_default_stay_in_their_conf(self):
+        first, second = self._conf(), self._conf()
+        changed = 0
+        for group, group_opts in opts.list_opts():
+            name = _group_name(group)
+            if name in ('DEFAULT', 'database'):
+                continue
+            for opt in group_opts:
+                value = _another_value(name, opt)
+                first.set_override(opt.dest, value, group=name)
+                first.set_default(opt.dest, value, group=name)
+                self.assertNotEqual(opt.default, first[name][opt.dest])
+                # Read for the first time after the change (a value read
+                # is cached by each ConfigOpts).
+                self.assertEqual(opt.default, second[name][opt.dest],
+                                 opt.dest)
+                self.assertEqual(opt.default, nv_conf.CONF[name][opt.dest],
+                                 opt.dest)
+                changed += 1
+        self.assertGreater(changed, 10)
