@@ -124,6 +124,7 @@ def run(profile, backends, tmpdir):
         'Time per cast of an object of 20 fields (one a nested object) '
         'backported to an older object manifest by the client\'s '
         'serializer, on fake://, in batches of %d casts, %d batches each, '
+        'timed by the CPU time of the sending thread, '
         'alternating with the baseline; the overhead is the median of the '
         'ratios of adjacent batches (ours / baseline) minus one. The second '
         'row times the serialization alone (no target: it is the part of '
@@ -160,7 +161,8 @@ def run(profile, backends, tmpdir):
                 plain.cast(context, 'store', obj=obj)
 
         samples = common.interleave_batches(
-            [('capped', cast_capped), ('plain', cast_plain)], reps, batch)
+            [('capped', cast_capped), ('plain', cast_plain)], reps, batch,
+            clock=common.CPU_CLOCK)
         _row(figure, 'fake://: time per cast of the object', samples, True)
 
     def serialize_capped():
@@ -173,6 +175,6 @@ def run(profile, backends, tmpdir):
 
     samples = common.interleave_batches(
         [('capped', serialize_capped), ('plain', serialize_plain)], reps,
-        batch)
+        batch, clock=common.CPU_CLOCK)
     _row(figure, 'serialization alone', samples, False)
     return figure

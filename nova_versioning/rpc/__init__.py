@@ -118,6 +118,29 @@ def _memo_put(memo, key, value):
     memo[key] = value
 
 
+class _AllowedVersions(dict):
+    """version -> True for each version a cap let through, filled on use.
+
+    Its ``__getitem__`` is the check itself: a version already let through
+    costs one dictionary lookup in C, no Python call; any other is judged
+    by :meth:`__missing__`, which raises what oslo.messaging raises.
+    """
+
+    __slots__ = ('cap',)
+
+    def __init__(self, cap):
+        super().__init__()
+        self.cap = cap
+
+    def __missing__(self, version):
+        if not version_is_compatible(self.cap, version):
+            raise messaging.RPCVersionCapError(version=version,
+                                               version_cap=self.cap)
+        if len(self) < _MEMO_SIZE:
+            self[version] = True
+        return True
+
+
 def _send_check(version_cap):
     """The check a context capped at version_cap makes before sending.
 
@@ -125,25 +148,9 @@ def _send_check(version_cap):
     RPCVersionCapError), remembering the versions it let through.
     """
     check = _SEND_CHECKS.get(version_cap)
-    if check is not None:
-        return check
-    allowed = set()
-
-    def check(version):
-        try:
-            if version in allowed:
-                return
-        except TypeError:
-            pass
-        if not version_is_compatible(version_cap, version):
-            raise messaging.RPCVersionCapError(version=version,
-                                               version_cap=version_cap)
-        try:
-            allowed.add(version)
-        except TypeError:
-            pass
-
-    _memo_put(_SEND_CHECKS, version_cap, check)
+    if check is None:
+        check = _AllowedVersions(version_cap).__getitem__
+        _memo_put(_SEND_CHECKS, version_cap, check)
     return check
 
 

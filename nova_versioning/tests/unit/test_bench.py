@@ -20,8 +20,10 @@ import os
 
 import fixtures
 
+from nova_versioning.bench import common
 from nova_versioning.bench import report
 from nova_versioning.bench import runner
+from nova_versioning.bench import sendpath
 from nova_versioning.tests import base
 
 
@@ -94,3 +96,27 @@ class TestBenchRunner(base.TestCase):
         self.assertIn('## Machine', text)
         self.assertIn('| SQLite: minimum-version SELECTs per heartbeat | 0 |',
                       text)
+
+
+class TestInterleave(base.TestCase):
+
+    def test_batches_are_read_on_the_clock_given(self):
+        ticks = []
+
+        def clock():
+            ticks.append(len(ticks))
+            return float(len(ticks))
+
+        calls = []
+        variants = [(name, lambda name=name: calls.append(name))
+                    for name in ('a', 'b')]
+        samples = common.interleave_batches(variants, 3, 4, clock=clock)
+        # One warm-up of each, then three repetitions, rotating who goes
+        # first; each call read on the clock before and after.
+        self.assertEqual(['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b'], calls)
+        self.assertEqual(12, len(ticks))
+        self.assertEqual({'a': [0.25] * 3, 'b': [0.25] * 3}, samples)
+
+    def test_the_sendpath_clocks(self):
+        self.assertIs(common.CPU_CLOCK, sendpath.CLOCKS['fake'][0])
+        self.assertIsNot(common.CPU_CLOCK, sendpath.CLOCKS['rabbit'][0])
