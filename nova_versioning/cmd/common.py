@@ -21,7 +21,9 @@ status) try the database once: oslo.db's ``[database]/max_retries``
 defaults to 0 for them instead of 10 attempts 10 s apart, which suit a
 long-running service waiting for its database but leave an operator
 staring at retry warnings for 100 s. A ``max_retries`` set in the
-configuration file is still honoured.
+configuration file is still honoured. Every database operation of theirs
+has the deadline of a service (:func:`bound_database_operations`), except
+those of ``db sync``: a migration may rightly run long.
 """
 
 from importlib import metadata
@@ -46,6 +48,7 @@ from nova_versioning.conf import opts as nv_opts
 from nova_versioning.conf import values
 from nova_versioning.db import drivers
 from nova_versioning.db import migration
+from nova_versioning.db import timeouts
 from nova_versioning import exception
 
 CONF = nv_conf.CONF
@@ -87,10 +90,11 @@ def describe_error(exc, conf=CONF):
             reason = ('the database file cannot be opened (%s)'
                       % _first_line(exc))
     elif isinstance(exc, db_exc.DBConnectionError):
-        reason = 'the database server is unreachable (%s)' % _first_line(exc)
+        reason = ('the database server is unreachable (%s)'
+                  % _timed_out(exc))
     elif isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         reason = ('the database refused the connection or the query (%s)'
-                  % _first_line(exc))
+                  % _timed_out(exc))
     elif isinstance(exc, (sa_exc.ArgumentError, sa_exc.NoSuchModuleError)):
         reason = ('it is not a valid SQLAlchemy URL such as '
                   'mysql+pymysql://user:password@host/db (%s)'
@@ -112,6 +116,24 @@ def describe_error(exc, conf=CONF):
         return None
     return str(exception.DatabaseConfigError(
         connection=masked_connection(conf), reason=reason))
+
+
+TIMEOUT_OPTION = '[versioning]/database_operation_timeout'
+
+# What the drivers say when a deadline of db/timeouts.py passed: PyMySQL
+# "(timed out)", libpq "timeout expired".
+_TIMED_OUT = ('timed out', 'timeout expired')
+
+
+def _timed_out(exc):
+    """The first line of ``exc``, naming the deadline when it passed."""
+    line = _first_line(exc)
+    installed = timeouts.installed()
+    if (installed is not None and TIMEOUT_OPTION not in line
+            and any(words in line for words in _TIMED_OUT)):
+        line = '%s; no answer within %d s, %s' % (
+            line, installed.timeout, TIMEOUT_OPTION)
+    return line
 
 
 def _masked_url(url):
@@ -384,6 +406,18 @@ def _log_error(exc):
                     % (exception.shown(value), name,
                        ' in %s' % where if where else '', _first_line(exc)))
     return 'Cannot set up logging: %s' % _first_line(exc)
+
+
+def bound_database_operations(conf=CONF):
+    """Give every database operation of the command a deadline.
+
+    ``[versioning]/database_operation_timeout``, as for the services
+    (:mod:`nova_versioning.db.timeouts`): a database that accepts the
+    connection and never answers ends the command with one line instead
+    of hanging it. Not for ``db sync``, whose migrations may rightly take
+    longer.
+    """
+    timeouts.install(conf)
 
 
 def check_connection_url(conf=CONF):

@@ -275,6 +275,9 @@ def run_parsed():
     objects.register_all()
     common.setup(PROG, one_shot=True)
     action = CONF.category.action
+    if (CONF.category.name, action) != ('db', 'sync'):
+        # A migration may rightly take longer than any one query.
+        common.bound_database_operations()
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))
     return common.run(PROG, handler)

@@ -603,6 +603,7 @@ def run_parsed():
     """The command, once its command line is parsed (parsers)."""
     objects.register_all()
     common.setup(PROG, one_shot=True)
+    common.bound_database_operations()
     if CONF.command.name == 'pins':
         return common.run(PROG, pins_command)
     return upgrade_check_command()

@@ -94,18 +94,21 @@ versioning_opts = [
                default=30,
                min=1,
                max=3600,
-               help='Seconds any one database operation of a service may '
-                    'take: connecting, and each read or write on the '
-                    'connection (PyMySQL connect_timeout, read_timeout and '
-                    'write_timeout; PostgreSQL connect_timeout, '
-                    'statement_timeout, TCP keepalives and '
-                    'tcp_user_timeout; the SQLite busy timeout). A '
-                    'database that accepts connections but never answers '
-                    'then fails the operation instead of hanging the '
-                    'service: at startup the service exits with one line, '
-                    'on a reload it keeps its last good pins. A value given '
-                    'in [database]/connection_parameters takes precedence. '
-                    'Read when a connection is opened.'),
+               help='Seconds any one database operation of a service or '
+                    'of an operator command may take: connecting, and each '
+                    'read or write on the connection (PyMySQL '
+                    'connect_timeout, read_timeout and write_timeout; '
+                    'PostgreSQL connect_timeout, statement_timeout, TCP '
+                    'keepalives and tcp_user_timeout; the SQLite busy '
+                    'timeout). A database that accepts connections but '
+                    'never answers then fails the operation instead of '
+                    'hanging: at startup a service exits with one line, on '
+                    'a reload it keeps its last good pins, and '
+                    'nova-versioning-status and nova-versioning-manage end '
+                    'with one line. Not applied to nova-versioning-manage '
+                    'db sync, whose migrations may rightly take longer. A '
+                    'value given in [database]/connection_parameters takes '
+                    'precedence. Read when a connection is opened.'),
     cfg.IntOpt('broker_connect_timeout',
                default=60,
                min=1,

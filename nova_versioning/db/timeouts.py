@@ -147,6 +147,11 @@ def install(conf):
     return timeouts
 
 
+def installed():
+    """The DatabaseTimeouts :func:`install` gave this process, or None."""
+    return _Installed.timeouts
+
+
 def uninstall():
     """Undo :func:`install` (tests)."""
     timeouts = _Installed.timeouts

@@ -30,6 +30,7 @@ from nova_versioning.db import migration
 from nova_versioning import fixtures as nv_fixtures
 from nova_versioning import objects
 from nova_versioning.tests import base
+from nova_versioning.tests.functional import tcpproxy
 from nova_versioning.tests.unit.cmd import test_status
 
 MANAGE = 'nova-versioning-manage'
@@ -46,8 +47,52 @@ def closed_port():
         return sock.getsockname()[1]
 
 
-class CLIErrorTestsMixin(test_status.CLIMixin):
+# The commands bounded by [versioning]/database_operation_timeout (db sync
+# is not), with the exit code of a database they cannot use.
+BOUNDED_COMMANDS = (
+    (STATUS, ['pins'], 1),
+    (STATUS, ['upgrade', 'check'], status.CHECK_ERROR),
+    (MANAGE, ['db', 'version'], 1),
+    (MANAGE, ['service', 'list'], 1),
+    (MANAGE, ['service', 'delete', 'h1', 'nova-compute'], 1),
+    (MANAGE, ['service', 'force-down', 'h1', 'nova-compute'], 1),
+)
+
+
+class BlackHoleMixin(object):
+    """Commands against a database that accepts and never answers."""
+
+    def _black_holed_url(self, url):
+        """``url`` sent to a loopback listener that never answers."""
+        proxy = tcpproxy.TCPProxy('127.0.0.1', None).start()
+        self.addCleanup(proxy.stop)
+        return sa_url.make_url(url).set(
+            host='127.0.0.1', port=proxy.port).render_as_string(
+                hide_password=False)
+
+    def _assert_bounded(self, url):
+        # The command ending by itself, under _run's own timeout, is the
+        # check: no elapsed time is measured.
+        conf = self._conf('[DEFAULT]\nstate_path = %s\n[database]\n'
+                          'connection = %s\n[versioning]\n'
+                          'database_operation_timeout = 2\n'
+                          % (self.tmp, url))
+        for script, args, expected_code in BOUNDED_COMMANDS:
+            code, out, err = self._run(script, '--config-file', conf, *args)
+            self.assertOneLineError(
+                code, expected_code, err, '%s: error: Cannot use the '
+                'database at [database]/connection ' % script,
+                '[versioning]/database_operation_timeout')
+            self.assertEqual('', out)
+
+
+class CLIErrorTestsMixin(BlackHoleMixin, test_status.CLIMixin):
     """Database mistakes, on the test's own backend."""
+
+    def test_black_holed_server(self):
+        if self.BACKEND == 'sqlite':
+            self.skipTest('SQLite has no server (see BlackHoleTestCase)')
+        self._assert_bounded(self._black_holed_url(self.db.url))
 
     def _db_conf(self, url, extra=''):
         return self._conf('[DEFAULT]\nstate_path = %s\n[database]\n'
@@ -240,6 +285,19 @@ class CLIErrorTestsMixin(test_status.CLIMixin):
 
 class CLIErrorSQLiteTestCase(CLIErrorTestsMixin, base.DBTestCase):
     pass
+
+
+class BlackHoleTestCase(BlackHoleMixin, test_status.CLIMixin,
+                        base.TestCase):
+    """No server needed: the listener never answers any driver."""
+
+    def test_black_holed_mysql(self):
+        self._assert_bounded(self._black_holed_url(
+            'mysql+pymysql://nova:secret@localhost/nova'))
+
+    def test_black_holed_postgresql(self):
+        self._assert_bounded(self._black_holed_url(
+            'postgresql+psycopg2://nova:secret@localhost/nova'))
 
 
 class RetriesTestCase(test_status.CLIMixin, base.TestCase):
