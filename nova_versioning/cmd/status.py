@@ -27,8 +27,8 @@ Exit codes (one table for every script: cmd/cli.py, and the CLI
 reference): a wrong argument or a missing configuration file, 2; a bad
 value in a configuration file, 1; a database that cannot be used (or an
 unknown what-if host), one line and 1 for ``pins``;
-``pins`` also exits 1, after its report, when a configured
-``[upgrade_levels]`` value is invalid;
+``pins`` also exits 1, after its report and one line on stderr, when a
+configured ``[upgrade_levels]`` value is invalid;
 255 for ``upgrade check`` (as oslo.upgradecheck does on errors, so that
 it is not mistaken for a check result).
 """
@@ -135,7 +135,7 @@ def format_pins(report):
         else:
             cap = '%s (%s)' % (api['cap'], api['source'])
         rows.append([api['api'], api['binary'],
-                     api['configured'] if api['configured'] else '(unset)',
+                     _configured(api['configured']),
                      cap, api['auto_cap'] or 'error', api['latest_cap'],
                      _describe(api['minimum_version'],
                                api['minimum_release']),
@@ -156,6 +156,19 @@ def format_pins(report):
             [[odd['host'], odd['binary'], odd['problem']]
              for odd in report['odd_records']], indent='  '))
     return lines
+
+
+# The longest configured value the pins table shows as it is.
+CONFIGURED_SHOWN = 40
+
+
+def _configured(value):
+    """A configured value for the pins table: cut when long."""
+    if not value:
+        return '(unset)'
+    if len(value) <= CONFIGURED_SHOWN:
+        return value
+    return '%s... (%d characters)' % (value[:CONFIGURED_SHOWN], len(value))
 
 
 def _host_label(host):
@@ -230,8 +243,16 @@ def pins_command():
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
         print('\n'.join(format_pins(report)))
-    # A configured value no service would start with is an operator error.
-    return 1 if any(api['error'] for api in report['apis']) else 0
+    # A configured value no service would start with is an operator error:
+    # one line on stderr after the report, as any other.
+    errors = [api['error'] for api in report['apis'] if api['error']]
+    if errors:
+        message = errors[0]
+        if len(errors) > 1:
+            message += ' (and %d more invalid [upgrade_levels] values)' % (
+                len(errors) - 1)
+        common.fail(PROG, message)
+    return 0
 
 
 # -- upgrade check ------------------------------------------------------------

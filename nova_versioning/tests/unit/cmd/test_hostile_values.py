@@ -200,10 +200,13 @@ class _HostileBase(InProcessCLI, base.DBTestCase):
         self.assertNotIn('Traceback', err, label)
         if type_refuses(opt, value):
             self.assertNotEqual(0, code, '%s accepted: %s' % (label, err))
-        if code != 0 and not err and group == 'upgrade_levels':
-            # pins reports an invalid pin in its report, then exits 1.
+        if code != 0 and group == 'upgrade_levels' and out:
+            # pins reports an invalid pin in its report, then in one line
+            # on stderr, and exits 1.
             self.assertEqual(1, code, label)
             self.assertIn('[upgrade_levels]/%s' % opt.name, out, label)
+            self.assert_refused_in_one_line(code, err, prog,
+                                            '[upgrade_levels]/%s' % opt.name)
             self.assertEqual(before, self.rows(), label)
         elif code != 0:
             self.assert_refused_in_one_line(code, err, prog)
@@ -258,7 +261,7 @@ class TestIssueCases(_HostileBase):
         code, out, err = self.run_main(status.main, [
             status.PROG, '--config-file', self.conf_with(group, name, value),
             'pins'])
-        return code, err
+        return code, out, err
 
     def test_pin_of_5000_digits(self):
         value = '6.' + '9' * 5000
@@ -267,10 +270,19 @@ class TestIssueCases(_HostileBase):
             "Invalid value '6.999", '(5002 characters) for option '
             "[upgrade_levels]/compute: expected 'auto'")
         self.assertEqual(1, code)
-        # pins reports it as the pin's error, in one line.
-        code, err = self._pins('upgrade_levels', 'compute', value)
-        # The report names it as invalid, and pins exits 1.
-        self.assertEqual((1, ''), (code, err))
+        # pins reports it as the pin's error, then in one short line on
+        # stderr, and exits 1.
+        code, out, err = self._pins('upgrade_levels', 'compute', value)
+        self.assert_refused_in_one_line(
+            code, err, status.PROG, "Invalid value '6.999",
+            '(5002 characters) for option [upgrade_levels]/compute')
+        self.assertEqual(1, code)
+        self.assertLess(len(err), 500, err[:500])
+        self.assertNotIn('9' * 100, err)
+        # The report's table and lines show the value cut as well.
+        self.assertIn('6.' + '9' * 38 + '... (5002 characters)', out)
+        self.assertNotIn('9' * 100, out)
+        self.assertLess(max(len(line) for line in out.splitlines()), 500)
 
     def test_huge_stale_service_timeout(self):
         code, err = self._conductor(
