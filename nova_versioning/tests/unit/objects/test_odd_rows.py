@@ -21,7 +21,10 @@ PostgreSQL.
 """
 
 import datetime
+import json
 import logging
+import os
+import subprocess
 
 import fixtures
 from oslo_upgradecheck import upgradecheck
@@ -32,6 +35,7 @@ import sqlalchemy as sa
 from nova_versioning.cmd import status
 from nova_versioning.compute import manager as compute_manager
 from nova_versioning.compute import rpcapi as compute_rpcapi
+from nova_versioning.conductor import manager as conductor_manager
 from nova_versioning.db import models
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
@@ -43,6 +47,7 @@ from nova_versioning.rpc import pinning
 from nova_versioning.scheduler import rpcapi as scheduler_rpcapi
 from nova_versioning import service
 from nova_versioning.tests import base
+from nova_versioning.tests.unit.cmd import test_status
 from nova_versioning.tests.unit.rpc import fakes
 
 C = 'nova-compute'
@@ -150,6 +155,74 @@ class OddRowsTestsMixin(object):
         self.assertIn('cpu-odd', checks[ODD_CHECK].details)
         self.assert_agree(compute_rpcapi.ComputeAPI, '6.0',
                           hosts=['cpu-odd'])
+
+    def _upgrade_check_cli(self, *lines):
+        """``upgrade check --json`` of the console script: (code, checks)."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'nova_versioning.conf')
+        with open(path, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\nreport_interval = %d\n'
+                    '[database]\nconnection = %s\n[upgrade_levels]\n'
+                    'compute = auto\n%s\n'
+                    % (tmp, test_status.CLI_REPORT_INTERVAL, self.db.url,
+                       '\n'.join(lines)))
+        proc = subprocess.run(
+            [os.path.join(test_status.BIN_DIR, status.PROG),
+             '--config-file', path, 'upgrade', 'check', '--json'],
+            capture_output=True, text=True, timeout=120, cwd=tmp)
+        self.assertEqual('', proc.stderr)
+        return proc.returncode, {c['check']: c for c in
+                                 json.loads(proc.stdout)['checks']}
+
+    def _assert_ffu_unknown_compute_holds(self, version):
+        # The fast-forward upgrade workaround lets a conductor start past
+        # too-old computes; a compute of unknown version among good ones
+        # still counts as the oldest: auto never takes the newest good
+        # version, and the upgrade check fails naming the record.
+        self.flags(disable_compute_service_check_for_ffu=True,
+                   group='workarounds')
+        self.insert('cpu-a', C, 7)
+        self.insert('cpu-b', C, 6)
+        self.insert('cpu-odd', C, version)
+        too_old = guards.check_oldest_supported_computes(
+            self.context, 'nova-conductor', self.conf)
+        self.assertEqual(['cpu-odd'], [svc.host for svc in too_old])
+        # The conductor starts past it, and its compute pin stays held.
+        conductor = service.RPCService(
+            'nova-conductor', 'conductor',
+            conductor_manager.ConductorManager, host='cond1',
+            conf=self.conf, control=True)
+        conductor.prepare()
+        self.assertEqual('6.0', conductor.pin_store.load()['compute'].cap)
+        decision = self.assert_agree(compute_rpcapi.ComputeAPI, '6.0',
+                                     hosts=['cpu-odd'])
+        self.assertEqual(records.LOWEST_VERSION, decision.minimum_version)
+        checks = self.checks()
+        old = checks['Computes older than the oldest supported release']
+        self.assertEqual(Code.FAILURE, old.code)
+        self.assertIn('cpu-odd (version unknown (%s))' % (version or 0),
+                      old.details)
+        self.assertEqual(Code.FAILURE, checks[ODD_CHECK].code)
+        self.assertIn('nova-compute on host cpu-odd: its version',
+                      checks[ODD_CHECK].details)
+        code, cli_checks = self._upgrade_check_cli(
+            '[workarounds]', 'disable_compute_service_check_for_ffu = true')
+        self.assertEqual(Code.FAILURE, code)
+        self.assertIn(
+            'cpu-odd (version unknown',
+            cli_checks['Computes older than the oldest supported '
+                       'release']['details'])
+        self.assertIn('nova-compute on host cpu-odd',
+                      cli_checks[ODD_CHECK]['details'])
+
+    def test_ffu_workaround_version_zero_compute_holds(self):
+        self._assert_ffu_unknown_compute_holds(0)
+
+    def test_ffu_workaround_version_null_compute_holds(self):
+        self._assert_ffu_unknown_compute_holds(None)
+
+    def test_ffu_workaround_version_negative_compute_holds(self):
+        self._assert_ffu_unknown_compute_holds(-1)
 
     def test_unknown_version_forced_down_does_not_count(self):
         self.insert('sched-a', S, 4)
