@@ -228,6 +228,52 @@ print(backend.get_backend_type().value,
         self.assertEqual((0, ''), (proc.returncode, proc.stderr))
 
 
+class ControlExchangeTestCase(base.TestCase):
+    """The sample services' exchange is this project's, not 'openstack'."""
+
+    # A sample service's entry point, up to the point where it would make
+    # its service: the transport it would use, and its exchange.
+    SCRIPT = """
+import sys
+from nova_versioning import cmd
+cmd.select_backend()
+import oslo_messaging as messaging
+from nova_versioning.cmd import %(module)s as script
+from nova_versioning import service
+def report(conf, **kwargs):
+    transport = messaging.get_rpc_transport(conf, url='fake://')
+    print(conf.control_exchange, transport._driver._default_exchange)
+    sys.exit(0)
+service.RPCService = report
+script.main(sys.argv)
+"""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def _exchange(self, module, text=''):
+        conf = os.path.join(self.tmp, 'nv.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n%s' % (self.tmp, text))
+        proc = subprocess.run(
+            [sys.executable, '-c', self.SCRIPT % {'module': module},
+             '--config-file', conf],
+            capture_output=True, text=True, timeout=120, cwd=self.tmp,
+            env=dict(os.environ, HOME=self.tmp))
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        return proc.stdout.split()
+
+    def test_default_exchange_is_the_projects(self):
+        for module in ('conductor', 'compute'):
+            self.assertEqual(['nova_versioning', 'nova_versioning'],
+                             self._exchange(module), module)
+
+    def test_configured_exchange_wins(self):
+        self.assertEqual(['other', 'other'], self._exchange(
+            'compute', 'control_exchange = other\n'))
+
+
 class DriversTestCase(base.TestCase):
 
     def test_missing_driver_names_the_extra(self):
