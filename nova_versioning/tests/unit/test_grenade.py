@@ -250,6 +250,61 @@ class GrenadeEmbeddedTestCase(base.TestCase):
                       proc.stderr)
 
 
+class OutputPathTestCase(base.TestCase):
+    """An output path that cannot be written: one line, before the run."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        # A regular file: nothing can be made under it, root or not.
+        self.file = os.path.join(self.tmp, 'a-file')
+        with open(self.file, 'w') as f:
+            f.write('not a directory\n')
+
+    def _run(self, *args):
+        proc = subprocess.run(
+            [sys.executable, '-c', SCRIPT, '--stage-seconds', '0.5'] +
+            list(args), capture_output=True, text=True, timeout=120,
+            cwd=self.tmp, env=process.child_env())
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        self.assertNotIn('Traceback', proc.stderr)
+        lines = proc.stderr.splitlines()
+        self.assertEqual(1, len(lines), proc.stderr)
+        # Nothing ran: no stage table.
+        self.assertEqual('', proc.stdout)
+        return lines[0]
+
+    def test_report_under_a_regular_file(self):
+        report = os.path.join(self.file, 'report.json')
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value %r for option "
+            "--report: cannot write it (Not a directory: %s)"
+            % (report, self.file), self._run('--report', report))
+        self.assertEqual(['a-file'], os.listdir(self.tmp))
+
+    def test_report_deeper_under_a_regular_file(self):
+        report = os.path.join(self.file, 'reports', 'report.json')
+        line = self._run('--report', report)
+        self.assertIn("Invalid value %r for option --report: cannot write "
+                      "it (Not a directory" % report, line)
+
+    def test_report_where_nothing_can_be_created(self):
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value "
+            "'/proc/nv-grenade-report.json' for option --report: cannot "
+            "write it (No such file or directory)",
+            self._run('--report', '/proc/nv-grenade-report.json'))
+
+    def test_workdir_is_a_regular_file(self):
+        report = os.path.join(self.tmp, 'reports', 'report.json')
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value %r for option "
+            "--workdir: cannot write in it (Not a directory)" % self.file,
+            self._run('--report', report, '--workdir', self.file))
+        # The report's directory was made; nothing was written in it.
+        self.assertEqual([], os.listdir(os.path.dirname(report)))
+
+
 class WorkdirTestCase(base.TestCase):
     """A temporary workdir is kept only when a real-mode run failed."""
 
