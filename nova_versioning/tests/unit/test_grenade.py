@@ -64,6 +64,19 @@ pinning.change_message = lambda old, new: 'pins reloaded'
 """
 
 
+def svg_cells(root):
+    """{"Stage N, <row label>": text shown} of the caps in an SVG."""
+    cells = {}
+    for element in root.iter('{http://www.w3.org/2000/svg}text'):
+        title = element.find('{http://www.w3.org/2000/svg}title')
+        if title is not None and title.text.startswith('Stage '):
+            where, _sep, shown = title.text.partition(': ')
+            # The cell shows the same text as its tooltip.
+            if element.text == shown:
+                cells[where] = shown
+    return cells
+
+
 class GrenadeEmbeddedTestCase(base.TestCase):
 
     def setUp(self):
@@ -126,11 +139,31 @@ class GrenadeEmbeddedTestCase(base.TestCase):
                          root.iter('{http://www.w3.org/2000/svg}text'))
         for stage in report['stages']:
             self.assertIn('Stage %d' % stage['stage'], texts)
+        # The cap of every RPC API the job pins, as each sender sends it:
+        # the conductor's and the scheduler's lift with the controllers,
+        # the compute's with the reload.
+        self.assertEqual(
+            [(1, '6.3', '6.3', '3.1', '2.1'), (2, '6.3', '6.3', '3.2', '2.2'),
+             (3, '6.3', '6.3', '3.2', '2.2'), (4, '6.5', '6.5', '3.2', '2.2'),
+             (5, '6.5', '6.5', '3.2', '2.2'), (6, '6.5', '6.5', '3.2', '2.2')],
+            [(s['stage'], s['caps']['compute']['api'],
+              s['caps']['compute']['conductor'], s['caps']['conductor']['api'],
+              s['caps']['scheduler']['conductor']) for s in report['stages']])
         changes = svg.cap_changes(report)
-        self.assertEqual([(4, 'api', '6.3', '6.5'),
-                          (4, 'conductor', '6.3', '6.5')], changes)
-        for _stage, _key, old, new in changes:
-            self.assertIn('%s \u2192 %s' % (old, new), texts)
+        self.assertEqual([(2, 'conductor', 'api', '3.1', '3.2'),
+                          (2, 'scheduler', 'conductor', '2.1', '2.2'),
+                          (4, 'compute', 'api', '6.3', '6.5'),
+                          (4, 'compute', 'conductor', '6.3', '6.5')], changes)
+        cells = svg_cells(root)
+        changed = {(n, api, sender): '%s \u2192 %s' % (old, new)
+                   for n, api, sender, old, new in changes}
+        for stage in report['stages']:
+            for api, sender, label in svg.CAP_ROWS:
+                number = stage['stage']
+                shown = changed.get((number, api, sender),
+                                    stage['caps'][api][sender])
+                self.assertEqual(shown, cells['Stage %d, %s' % (number,
+                                                                label)])
         # The pins after each compute: still back-levelled after the last.
         self.assertEqual(
             [('cpu1', '6.3', '6.3'), ('cpu2', '6.3', '6.3'),

@@ -35,6 +35,7 @@ from nova_versioning.db import drivers
 from nova_versioning.grenade import svg
 from nova_versioning.tests import base
 from nova_versioning.tests.unit.cmd import test_status
+from nova_versioning.tests.unit import test_grenade
 
 BIN_DIR = os.path.dirname(sys.executable)
 MANAGE = 'nova-versioning-manage'
@@ -370,12 +371,57 @@ class TimelineTestCase(base.TestCase):
             self.assertIn('Stage %d' % stage['stage'], texts)
             self.assertIn(stage['name'][:20], texts)
         changes = svg.cap_changes(self.REPORT)
-        self.assertEqual([(2, 'api', '6.3', '6.5'),
-                          (3, 'conductor', '6.3', '6.5')], changes)
-        for _stage, _key, old, new in changes:
+        self.assertEqual([(2, 'compute', 'api', '6.3', '6.5'),
+                          (3, 'compute', 'conductor', '6.3', '6.5')],
+                         changes)
+        for _stage, _api, _sender, old, new in changes:
             self.assertIn('%s \u2192 %s' % (old, new), texts)
         for word in ('sent 20', 'rejected 2', 'lost 1'):
             self.assertIn(word, texts)
+        # Compute caps only (a report of the job with real Nova): no row
+        # for the APIs it does not record.
+        self.assertEqual(
+            {'Stage 1, compute cap (API)': '6.3',
+             'Stage 2, compute cap (API)': '6.3 \u2192 6.5',
+             'Stage 3, compute cap (API)': '6.5',
+             'Stage 1, compute cap (conductor)': '6.3',
+             'Stage 2, compute cap (conductor)': '6.3',
+             'Stage 3, compute cap (conductor)': '6.3 \u2192 6.5'},
+            test_grenade.svg_cells(root))
+
+    def test_svg_shows_the_cap_of_every_api(self):
+        report = {'ok': True, 'releases': {'old': 'ocata', 'new': 'queens'},
+                  'stages': []}
+        caps = [('6.3', '6.3', '3.1', '2.1'), ('6.3', '6.3', '3.2', '2.2'),
+                ('6.5', '6.5', '3.2', '2.2')]
+        for number, (api, cond, conductor, scheduler) in enumerate(caps, 1):
+            report['stages'].append(
+                {'stage': number, 'name': 'stage %d' % number, 'ok': True,
+                 'pins': {'api': api, 'conductor': cond},
+                 'caps': {'compute': {'api': api, 'conductor': cond},
+                          'conductor': {'api': conductor},
+                          'scheduler': {'conductor': scheduler}},
+                 'sent': 1, 'answered': 1, 'rejected': 0, 'lost': 0})
+        root = ElementTree.fromstring(svg.render(report))
+        self.assertEqual(
+            [(2, 'conductor', 'api', '3.1', '3.2'),
+             (2, 'scheduler', 'conductor', '2.1', '2.2'),
+             (3, 'compute', 'api', '6.3', '6.5'),
+             (3, 'compute', 'conductor', '6.3', '6.5')],
+            svg.cap_changes(report))
+        cells = test_grenade.svg_cells(root)
+        for where, shown in (
+                ('Stage 1, conductor cap (API)', '3.1'),
+                ('Stage 2, conductor cap (API)', '3.1 \u2192 3.2'),
+                ('Stage 3, scheduler cap (conductor)', '2.2'),
+                ('Stage 2, scheduler cap (conductor)', '2.1 \u2192 2.2'),
+                ('Stage 3, compute cap (conductor)', '6.3 \u2192 6.5')):
+            self.assertEqual(shown, cells[where])
+        self.assertEqual(3 * 4, len(cells))
+        labels = [''.join(t.itertext()) for t in root.iter(
+            '{http://www.w3.org/2000/svg}text')]
+        for _api, _sender, label in svg.CAP_ROWS:
+            self.assertIn(label, labels)
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
