@@ -23,8 +23,11 @@
 """
 
 import os
+import shlex
 
 from oslo_config import cfg
+
+from nova_versioning import records
 
 # The exit codes of every console script, as documented in the CLI
 # reference.
@@ -163,6 +166,18 @@ def manage_command(conf):
     if args:
         return 'nova-versioning-manage %s' % args
     return 'nova-versioning-manage'
+
+
+def nova_delete_command(host, binary):
+    """Nova's own command to delete the service record of host and binary.
+
+    Nova's API deletes by service ID: the command looks it up by the
+    host and binary, so it can be copied as it is.
+    """
+    return ('openstack compute service delete $(openstack compute service '
+            'list --host %s --service %s -f value -c ID)'
+            % (shlex.quote(records.printable(host)),
+               shlex.quote(records.printable(binary))))
 
 
 class DatabaseNeeded(Exception):

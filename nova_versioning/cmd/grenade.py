@@ -26,12 +26,14 @@ novajob; doc/source/admin/nova-grenade.rst).
 Prints a table of the stages and writes a JSON report, also when a stage
 raises (the report then names the stage and the error). Exits 0 when no
 message was rejected or lost and every pin, log line and refusal was as
-expected, 1 otherwise, 2 on a usage error or when the fleet could not be
-set up. In real mode a failed run keeps its temporary work directory (the
-service logs and configuration files) and prints its path; a passing run
-removes it.
+expected, 1 otherwise (or when the report, its timeline, its log or the
+work directory cannot be written: one line, before anything runs), 2 on a
+usage error or when the fleet could not be set up. In real mode a failed
+run keeps its temporary work directory (the service logs and
+configuration files) and prints its path; a passing run removes it.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -40,10 +42,12 @@ import tempfile
 
 from oslo_log import log as logging
 
+from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
 from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
 from nova_versioning.db import migration
+from nova_versioning import exception
 from nova_versioning.grenade import fleet as nv_fleet
 from nova_versioning.grenade import novajob
 from nova_versioning.grenade import process
@@ -206,6 +210,65 @@ def run():
     return 0 if report['ok'] else code
 
 
+def _make_dir(directory):
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                 directory)
+    os.makedirs(directory, exist_ok=True)
+
+
+def _check_file(path):
+    """Raise OSError unless path can be written; create its directory.
+
+    A file the check creates is removed again.
+    """
+    _make_dir(os.path.dirname(os.path.abspath(path)))
+    existed = os.path.lexists(path)
+    with open(path, 'a'):
+        pass
+    if not existed:
+        os.remove(path)
+
+
+def _check_dir(path):
+    """Raise OSError unless files can be made in path; create it."""
+    _make_dir(path)
+    with tempfile.TemporaryFile(dir=path):
+        pass
+
+
+def _check_paths():
+    """One line and exit code 1 when an output path cannot be written.
+
+    Checked before the run, which would otherwise take minutes and then
+    fail to write what it found: the report, its timeline, the log
+    written next to them, and the work directory.
+    """
+    report = CONF.report
+    checks = [('--report', report, 'it', report, _check_file),
+              ('--report', report, 'its timeline', svg.path_for(report),
+               _check_file)]
+    if not (CONF.log_config_append or CONF.log_file or CONF.log_dir):
+        checks.append(('--report', report, 'its log',
+                       os.path.splitext(report)[0] + '.log', _check_file))
+    if CONF.workdir:
+        checks.append(('--workdir', CONF.workdir, 'in it', CONF.workdir,
+                       _check_dir))
+    for option, value, what, path, check in checks:
+        try:
+            check(path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.filename and exc.filename != path:
+                reason = '%s: %s' % (reason, exc.filename)
+            if path != value:
+                what = '%s %s' % (what, path)
+            common.fail(PROG, 'Invalid value %s for option %s: cannot '
+                        'write %s (%s)' % (exception.shown(value), option,
+                                           what, reason),
+                        code=cli.EXIT_ERROR)
+
+
 def _log_file():
     """Where this run logs, or None when it logs to a terminal."""
     if CONF.log_config_append:
@@ -239,6 +302,7 @@ def run_parsed():
     # The exchange of the services it starts.
     rpc.set_defaults()
     common.setup(PROG)
+    _check_paths()
     _log_to_file()
     return common.run(PROG, run)
 

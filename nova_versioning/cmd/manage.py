@@ -179,11 +179,13 @@ class ServiceCommands(object):
                 reason='Refusing to delete the %s record of host %s: this '
                        'is a Nova database, where Nova must also remove '
                        'the host\'s compute nodes, resource provider and '
-                       'host mapping. Use Nova\'s API: openstack compute '
-                       'service delete <service id> (or service force-down '
-                       'here, which Nova honours)'
+                       'host mapping. Use Nova\'s API: %s (or service '
+                       'force-down here, which Nova honours)'
                        % (CONF.category.service_binary,
-                          CONF.category.service_host))
+                          CONF.category.service_host,
+                          cli.nova_delete_command(
+                              CONF.category.service_host,
+                              CONF.category.service_binary)))
         service = ServiceCommands.delete_record(
             nv_context.get_admin_context(), CONF.category.service_host,
             CONF.category.service_binary)

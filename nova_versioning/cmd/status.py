@@ -38,6 +38,7 @@ import difflib
 import glob
 import json
 import os
+import shlex
 import types
 
 from oslo_upgradecheck import upgradecheck
@@ -46,11 +47,13 @@ from nova_versioning.cmd import cli
 from nova_versioning.cmd import common
 from nova_versioning.cmd import parsers
 from nova_versioning import conf as nv_conf
+from nova_versioning.conf import values
 from nova_versioning import context as nv_context
 from nova_versioning.db import migration
 from nova_versioning import guards
 from nova_versioning import history as nv_history
 from nova_versioning import objects
+from nova_versioning.objects import service as service_obj
 from nova_versioning import pinreport
 from nova_versioning import records
 from nova_versioning.rpc import pinning
@@ -346,7 +349,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                                               guards.describe_version(
                                                   history, r.version))
                          for r in too_old),
-               self._delete_hint('%s nova-compute' % too_old[0].host)))
+               self._delete_hint(too_old)))
 
     def _check_history(self):
         fleet = self.fleet()
@@ -373,15 +376,23 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def _manage(self):
         return cli.manage_command(self.conf)
 
-    def _delete_hint(self, target):
-        """How to remove a record that is gone, for this database."""
+    def _delete_hint(self, gone):
+        """How to remove the records ``gone``, for this database.
+
+        One command per record, naming its host and binary.
+        """
+        targets = ['%s %s' % (_shell_word(r.host), _shell_word(r.binary))
+                   for r in gone]
         if self._revisions()[0].kind == migration.NOVA:
             # Nova's own delete also removes compute nodes, the resource
             # provider and the host mapping.
-            return ('openstack compute service delete <service id> (or %s '
-                    'service force-down %s)' % (self._manage(), target))
-        return '%s service delete %s (or service force-down)' % (
-            self._manage(), target)
+            return '; '.join(
+                '%s (or %s service force-down %s)'
+                % (cli.nova_delete_command(r.host, r.binary), self._manage(),
+                   target) for r, target in zip(gone, targets))
+        return '%s (or service force-down)' % '; '.join(
+            '%s service delete %s' % (self._manage(), target)
+            for target in targets)
 
     def _check_stale(self):
         fleet = self.fleet()
@@ -415,11 +426,10 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             return Result(Code.SUCCESS)
         return Result(
             Code.WARNING,
-            ' '.join(problems) + ' If these services are gone, run for each: '
-            '%s, or set [versioning]/stale_service_timeout on the '
+            ' '.join(problems) + ' If these services are gone, run: '
+            '%s, or set [versioning]/stale_service_timeout%s on the '
             'conductors.'
-            % self._delete_hint('%s %s' % (holders[0].host,
-                                           holders[0].binary)))
+            % (self._delete_hint(holders), _in_config(self.conf)))
 
     def _check_pins(self):
         fleet = self.fleet()
@@ -492,16 +502,28 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         # A counted record of unknown version holds pins down: a failure.
         holding = any(record.counted and not record.version_known
                       for record, _problem in odd)
+        # The records a command can name: a host, and a binary the
+        # service commands accept.
+        named = [record for record, _problem in odd
+                 if record.host and record.host.isprintable() and
+                 isinstance(record.binary, str) and
+                 service_obj.BINARY_RE.fullmatch(record.binary)]
+        advice = ('Delete the records of services that are gone (%s); '
+                  'restart the others so that they record themselves '
+                  'again.' % self._delete_hint(named) if named else
+                  'Restart their services so that they record themselves '
+                  'again.')
+        if len(named) < len(odd):
+            advice += (' The records no command can name (no host, a host '
+                       'with control characters or an odd binary) are '
+                       'corrected or removed in the database.')
         return Result(
             Code.FAILURE if holding else Code.WARNING,
-            'Service records no service writes as such: %s. Delete the '
-            'records of services that are gone (%s service delete <host> '
-            '<binary>); restart the others so that they record themselves '
-            'again.'
+            'Service records no service writes as such: %s. %s'
             % ('; '.join('%s on host %s: %s'
                          % (records.printable(record.binary),
                             records.printable(record.host), problem)
-                         for record, problem in odd), self._manage()))
+                         for record, problem in odd), advice))
 
     _upgrade_checks = (
         ('Database schema', _check_schema),
@@ -517,6 +539,25 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def results(self):
         """[(check name, Result)] without printing anything."""
         return [(name, func(self)) for name, func in self._upgrade_checks]
+
+
+def _shell_word(value):
+    """A host or binary as one word of a command line, printable."""
+    return shlex.quote(records.printable(value))
+
+
+def _in_config(conf, group=None, name=None):
+    """" in FILE": where [group]/name is set, else the last file read.
+
+    '' when the command read no configuration file.
+    """
+    where = None
+    if group is not None:
+        where = values.raw_value(conf, group, name)[1]
+    if where is None:
+        files = _config_files(conf)
+        where = files[-1] if files else None
+    return ' in %s' % where if where else ''
 
 
 def _record_label(record):
@@ -546,33 +587,35 @@ def _pin_against_receivers(fleet, api, decision, auto):
     option = '[upgrade_levels]/%s' % api
     if auto.minimum_version == 0:
         return None
+    # The file to edit: the one that sets it, else the one read last.
+    where = _in_config(fleet.conf, 'upgrade_levels', api)
     if decision.source == pinning.SOURCE_LATEST:
         if _version(decision.cap) <= _version(auto.cap):
             return None
         return ('%s is unset: %s RPC messages go out at up to %s, but the '
                 'oldest %s accepts only %s (minimum %s): messages it cannot '
-                'read will be rejected. Set %s = auto (or %s) and send '
+                'read will be rejected. Set %s = auto (or %s)%s and send '
                 'SIGHUP to the services.'
                 % (option, api, decision.cap, auto.binary, auto.cap,
-                   _held_by(fleet, auto), option, auto.cap))
+                   _held_by(fleet, auto), option, auto.cap, where))
     if decision.source not in (pinning.SOURCE_EXPLICIT,
                                pinning.SOURCE_ALIAS):
         return None
     if _version(decision.cap) > _version(auto.cap):
         return ('%s = %s caps the %s RPC version at %s, newer than the %s '
                 'the oldest %s accepts (minimum %s): messages it cannot '
-                'read will be rejected. Set it to auto (or %s) and send '
+                'read will be rejected. Set it to auto (or %s)%s and send '
                 'SIGHUP to the services.'
                 % (option, decision.configured, api, decision.cap, auto.cap,
-                   auto.binary, _held_by(fleet, auto), auto.cap))
+                   auto.binary, _held_by(fleet, auto), auto.cap, where))
     if _version(decision.cap) < _version(auto.cap):
         return ('%s = %s caps the %s RPC version at %s, but auto would '
                 'choose %s now (minimum %s version %s). A leftover from an '
-                'upgrade? Set it to auto or remove it, then send SIGHUP to '
-                'the services.'
+                'upgrade? Set it to auto or remove it%s, then send SIGHUP '
+                'to the services.'
                 % (option, decision.configured, api, decision.cap,
                    auto.cap, auto.binary,
-                   fleet.history.describe(auto.minimum_version)))
+                   fleet.history.describe(auto.minimum_version), where))
     return None
 
 

@@ -284,6 +284,18 @@ class Scenario(object):
         conductor = self.fleet.caps(self.handles['ctl1'])['compute']
         return {'api': self._api.decision.cap, 'conductor': conductor}
 
+    def _caps(self, pins):
+        """{RPC API: {sender: cap}} of every API the run pins.
+
+        The compute caps are ``pins`` (the API's and the conductor's); the
+        conductor cap is the API's (this runner's), the scheduler cap the
+        conductor's.
+        """
+        conductor = self.fleet.caps(self.handles['ctl1'])
+        return {'compute': dict(pins),
+                'conductor': {'api': self._conductor_api.decision.cap},
+                'scheduler': {'conductor': conductor.get('scheduler')}}
+
     @staticmethod
     def _pin_problems(pins, expected_cap, when=''):
         return ['%s%s sends at %s, expected %s'
@@ -302,6 +314,7 @@ class Scenario(object):
             'controllers': self.releases.get('ctl1'),
             'computes': {h: self.releases[h] for h in self.computes},
             'pins': pins, 'expected_pin': expected_cap,
+            'caps': self._caps(pins),
         }
         stage.update(extra)
         self._settle(stage)

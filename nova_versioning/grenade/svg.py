@@ -11,10 +11,12 @@
 # under the License.
 """The rolling-upgrade job's report as an SVG timeline.
 
-One column per stage, left to right: the releases running, each recorded
-compute RPC version cap (as the API and the conductor send it) with every
-change marked ``old -> new``, and the messages of the stage as a bar of
-answered, rejected and lost, with the number sent. Plain SVG 1.1 with no
+One column per stage, left to right: the releases running, the RPC
+version cap of each API the job pins, as each of its senders sends it
+(compute: the API and the conductor; conductor: the API; scheduler: the
+conductor), with every change marked ``old -> new``, and the messages of
+the stage as a bar of answered, rejected and lost, with the number
+sent. Plain SVG 1.1 with no
 script or external resource: any browser shows it.
 """
 
@@ -32,11 +34,39 @@ COLOURS = {
     'lost': '#e53935',
 }
 
-# The recorded pins of a stage, in the report's keys: who sends.
-PIN_LABELS = (
-    ('api', 'compute cap (API)'),
-    ('conductor', 'compute cap (conductor)'),
+# The recorded caps of a stage, in the report's keys: the RPC API, then
+# who sends. A report without a row's cap in any stage has no such row.
+CAP_ROWS = (
+    ('compute', 'api', 'compute cap (API)'),
+    ('compute', 'conductor', 'compute cap (conductor)'),
+    ('conductor', 'api', 'conductor cap (API)'),
+    ('scheduler', 'conductor', 'scheduler cap (conductor)'),
 )
+
+
+def stage_caps(stage):
+    """{RPC API: {sender: cap}} of a stage of the report.
+
+    A report of the job with real Nova pins compute only: its ``pins``
+    are the compute caps.
+    """
+    caps = stage.get('caps')
+    if caps is None:
+        caps = {'compute': stage.get('pins') or {}}
+    return caps
+
+
+def cell_title(number, label, text):
+    """The tooltip of a cap's cell: which stage, API and sender."""
+    return 'Stage %s, %s: %s' % (number, label, text)
+
+
+def cap_rows(report):
+    """[(api, sender, label)] of the caps the report records."""
+    stages = report.get('stages', ())
+    return [row for row in CAP_ROWS
+            if any(row[1] in stage_caps(stage).get(row[0], {})
+                   for stage in stages)]
 
 
 def _text(x, y, text, size=12, anchor='start', weight='normal',
@@ -55,14 +85,18 @@ def _shorten(text, limit=28):
 
 
 def cap_changes(report):
-    """[(stage number, pin key, old cap, new cap)] between stages."""
+    """[(stage number, api, sender, old cap, new cap)] between stages."""
     changes = []
     previous = {}
+    rows = cap_rows(report)
     for stage in report.get('stages', ()):
-        for key, _label in PIN_LABELS:
-            cap = (stage.get('pins') or {}).get(key)
+        caps = stage_caps(stage)
+        for api, sender, _label in rows:
+            key = (api, sender)
+            cap = caps.get(api, {}).get(sender)
             if key in previous and cap != previous[key]:
-                changes.append((stage['stage'], key, previous[key], cap))
+                changes.append((stage['stage'], api, sender, previous[key],
+                                cap))
             previous[key] = cap
     return changes
 
@@ -71,8 +105,9 @@ def render(report):
     """The SVG document (text) of a rolling-upgrade report."""
     stages = list(report.get('stages', ()))
     width = LEFT + COLUMN * max(len(stages), 1) + 20
+    rows = cap_rows(report)
     pins_top = TOP + 60
-    bars_top = pins_top + ROW_CAP * len(PIN_LABELS) + 40
+    bars_top = pins_top + ROW_CAP * len(rows) + 40
     height = bars_top + BAR_HEIGHT + 90
     releases = report.get('releases') or {}
     title = 'Rolling upgrade %s -> %s: %s' % (
@@ -91,11 +126,11 @@ def render(report):
         _text(10, pins_top - 14, 'RPC version caps', weight='bold'),
         _text(10, bars_top - 14, 'Messages', weight='bold'),
     ]
-    for row, (_key, label) in enumerate(PIN_LABELS):
+    for row, (_api, _sender, label) in enumerate(rows):
         parts.append(_text(10, pins_top + row * ROW_CAP + 16, label))
     most = max([stage.get('sent', 0) for stage in stages] + [1])
-    changed = {(stage, key): (old, new)
-               for stage, key, old, new in cap_changes(report)}
+    changed = {(stage, api, sender): (old, new)
+               for stage, api, sender, old, new in cap_changes(report)}
     for index, stage in enumerate(stages):
         x = LEFT + index * COLUMN
         number = stage.get('stage', index + 1)
@@ -114,10 +149,11 @@ def render(report):
             stage.get('controllers') or '-'), size=10, fill='#555'))
         parts.append(_text(x + 6, TOP + 41, 'computes %s' % (
             '/'.join(computes) or '-'), size=10, fill='#555'))
-        for row, (key, _label) in enumerate(PIN_LABELS):
+        caps = stage_caps(stage)
+        for row, (api, sender, label) in enumerate(rows):
             y = pins_top + row * ROW_CAP
-            cap = (stage.get('pins') or {}).get(key)
-            change = changed.get((number, key))
+            cap = caps.get(api, {}).get(sender)
+            change = changed.get((number, api, sender))
             text = ('%s \u2192 %s' % change if change else cap or '-')
             parts.append('<rect x="%d" y="%d" width="%d" height="24" '
                          'rx="4" fill="%s"/>'
@@ -125,7 +161,8 @@ def render(report):
                             '#bbdefb' if change else '#e3f2fd'))
             parts.append(_text(x + COLUMN // 2 - 5, y + 17, text,
                                anchor='middle',
-                               weight='bold' if change else 'normal'))
+                               weight='bold' if change else 'normal',
+                               title=cell_title(number, label, text)))
         sent = stage.get('sent', 0)
         parts.append(_text(x + 6, bars_top, 'sent %d' % sent, size=11))
         y = bars_top + 8

@@ -64,6 +64,19 @@ pinning.change_message = lambda old, new: 'pins reloaded'
 """
 
 
+def svg_cells(root):
+    """{"Stage N, <row label>": text shown} of the caps in an SVG."""
+    cells = {}
+    for element in root.iter('{http://www.w3.org/2000/svg}text'):
+        title = element.find('{http://www.w3.org/2000/svg}title')
+        if title is not None and title.text.startswith('Stage '):
+            where, _sep, shown = title.text.partition(': ')
+            # The cell shows the same text as its tooltip.
+            if element.text == shown:
+                cells[where] = shown
+    return cells
+
+
 class GrenadeEmbeddedTestCase(base.TestCase):
 
     def setUp(self):
@@ -126,11 +139,31 @@ class GrenadeEmbeddedTestCase(base.TestCase):
                          root.iter('{http://www.w3.org/2000/svg}text'))
         for stage in report['stages']:
             self.assertIn('Stage %d' % stage['stage'], texts)
+        # The cap of every RPC API the job pins, as each sender sends it:
+        # the conductor's and the scheduler's lift with the controllers,
+        # the compute's with the reload.
+        self.assertEqual(
+            [(1, '6.3', '6.3', '3.1', '2.1'), (2, '6.3', '6.3', '3.2', '2.2'),
+             (3, '6.3', '6.3', '3.2', '2.2'), (4, '6.5', '6.5', '3.2', '2.2'),
+             (5, '6.5', '6.5', '3.2', '2.2'), (6, '6.5', '6.5', '3.2', '2.2')],
+            [(s['stage'], s['caps']['compute']['api'],
+              s['caps']['compute']['conductor'], s['caps']['conductor']['api'],
+              s['caps']['scheduler']['conductor']) for s in report['stages']])
         changes = svg.cap_changes(report)
-        self.assertEqual([(4, 'api', '6.3', '6.5'),
-                          (4, 'conductor', '6.3', '6.5')], changes)
-        for _stage, _key, old, new in changes:
-            self.assertIn('%s \u2192 %s' % (old, new), texts)
+        self.assertEqual([(2, 'conductor', 'api', '3.1', '3.2'),
+                          (2, 'scheduler', 'conductor', '2.1', '2.2'),
+                          (4, 'compute', 'api', '6.3', '6.5'),
+                          (4, 'compute', 'conductor', '6.3', '6.5')], changes)
+        cells = svg_cells(root)
+        changed = {(n, api, sender): '%s \u2192 %s' % (old, new)
+                   for n, api, sender, old, new in changes}
+        for stage in report['stages']:
+            for api, sender, label in svg.CAP_ROWS:
+                number = stage['stage']
+                shown = changed.get((number, api, sender),
+                                    stage['caps'][api][sender])
+                self.assertEqual(shown, cells['Stage %d, %s' % (number,
+                                                                label)])
         # The pins after each compute: still back-levelled after the last.
         self.assertEqual(
             [('cpu1', '6.3', '6.3'), ('cpu2', '6.3', '6.3'),
@@ -248,6 +281,61 @@ class GrenadeEmbeddedTestCase(base.TestCase):
         self.assertNotEqual(0, proc.returncode, proc.stderr)
         self.assertIn('argument --computes: Invalid Integer(min=3',
                       proc.stderr)
+
+
+class OutputPathTestCase(base.TestCase):
+    """An output path that cannot be written: one line, before the run."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        # A regular file: nothing can be made under it, root or not.
+        self.file = os.path.join(self.tmp, 'a-file')
+        with open(self.file, 'w') as f:
+            f.write('not a directory\n')
+
+    def _run(self, *args):
+        proc = subprocess.run(
+            [sys.executable, '-c', SCRIPT, '--stage-seconds', '0.5'] +
+            list(args), capture_output=True, text=True, timeout=120,
+            cwd=self.tmp, env=process.child_env())
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        self.assertNotIn('Traceback', proc.stderr)
+        lines = proc.stderr.splitlines()
+        self.assertEqual(1, len(lines), proc.stderr)
+        # Nothing ran: no stage table.
+        self.assertEqual('', proc.stdout)
+        return lines[0]
+
+    def test_report_under_a_regular_file(self):
+        report = os.path.join(self.file, 'report.json')
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value %r for option "
+            "--report: cannot write it (Not a directory: %s)"
+            % (report, self.file), self._run('--report', report))
+        self.assertEqual(['a-file'], os.listdir(self.tmp))
+
+    def test_report_deeper_under_a_regular_file(self):
+        report = os.path.join(self.file, 'reports', 'report.json')
+        line = self._run('--report', report)
+        self.assertIn("Invalid value %r for option --report: cannot write "
+                      "it (Not a directory" % report, line)
+
+    def test_report_where_nothing_can_be_created(self):
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value "
+            "'/proc/nv-grenade-report.json' for option --report: cannot "
+            "write it (No such file or directory)",
+            self._run('--report', '/proc/nv-grenade-report.json'))
+
+    def test_workdir_is_a_regular_file(self):
+        report = os.path.join(self.tmp, 'reports', 'report.json')
+        self.assertEqual(
+            "nova-versioning-grenade: error: Invalid value %r for option "
+            "--workdir: cannot write in it (Not a directory)" % self.file,
+            self._run('--report', report, '--workdir', self.file))
+        # The report's directory was made; nothing was written in it.
+        self.assertEqual([], os.listdir(os.path.dirname(report)))
 
 
 class WorkdirTestCase(base.TestCase):

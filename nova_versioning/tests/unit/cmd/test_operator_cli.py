@@ -17,8 +17,11 @@ on stdout for manage's answers, no eventlet warning, and the driver
 extras.
 """
 
+import ast
+from importlib import metadata
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -32,6 +35,7 @@ from nova_versioning.db import drivers
 from nova_versioning.grenade import svg
 from nova_versioning.tests import base
 from nova_versioning.tests.unit.cmd import test_status
+from nova_versioning.tests.unit import test_grenade
 
 BIN_DIR = os.path.dirname(sys.executable)
 MANAGE = 'nova-versioning-manage'
@@ -225,6 +229,52 @@ print(backend.get_backend_type().value,
         self.assertEqual((0, ''), (proc.returncode, proc.stderr))
 
 
+class ControlExchangeTestCase(base.TestCase):
+    """The sample services' exchange is this project's, not 'openstack'."""
+
+    # A sample service's entry point, up to the point where it would make
+    # its service: the transport it would use, and its exchange.
+    SCRIPT = """
+import sys
+from nova_versioning import cmd
+cmd.select_backend()
+import oslo_messaging as messaging
+from nova_versioning.cmd import %(module)s as script
+from nova_versioning import service
+def report(conf, **kwargs):
+    transport = messaging.get_rpc_transport(conf, url='fake://')
+    print(conf.control_exchange, transport._driver._default_exchange)
+    sys.exit(0)
+service.RPCService = report
+script.main(sys.argv)
+"""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def _exchange(self, module, text=''):
+        conf = os.path.join(self.tmp, 'nv.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n%s' % (self.tmp, text))
+        proc = subprocess.run(
+            [sys.executable, '-c', self.SCRIPT % {'module': module},
+             '--config-file', conf],
+            capture_output=True, text=True, timeout=120, cwd=self.tmp,
+            env=dict(os.environ, HOME=self.tmp))
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        return proc.stdout.split()
+
+    def test_default_exchange_is_the_projects(self):
+        for module in ('conductor', 'compute'):
+            self.assertEqual(['nova_versioning', 'nova_versioning'],
+                             self._exchange(module), module)
+
+    def test_configured_exchange_wins(self):
+        self.assertEqual(['other', 'other'], self._exchange(
+            'compute', 'control_exchange = other\n'))
+
+
 class DriversTestCase(base.TestCase):
 
     def test_missing_driver_names_the_extra(self):
@@ -321,12 +371,57 @@ class TimelineTestCase(base.TestCase):
             self.assertIn('Stage %d' % stage['stage'], texts)
             self.assertIn(stage['name'][:20], texts)
         changes = svg.cap_changes(self.REPORT)
-        self.assertEqual([(2, 'api', '6.3', '6.5'),
-                          (3, 'conductor', '6.3', '6.5')], changes)
-        for _stage, _key, old, new in changes:
+        self.assertEqual([(2, 'compute', 'api', '6.3', '6.5'),
+                          (3, 'compute', 'conductor', '6.3', '6.5')],
+                         changes)
+        for _stage, _api, _sender, old, new in changes:
             self.assertIn('%s \u2192 %s' % (old, new), texts)
         for word in ('sent 20', 'rejected 2', 'lost 1'):
             self.assertIn(word, texts)
+        # Compute caps only (a report of the job with real Nova): no row
+        # for the APIs it does not record.
+        self.assertEqual(
+            {'Stage 1, compute cap (API)': '6.3',
+             'Stage 2, compute cap (API)': '6.3 \u2192 6.5',
+             'Stage 3, compute cap (API)': '6.5',
+             'Stage 1, compute cap (conductor)': '6.3',
+             'Stage 2, compute cap (conductor)': '6.3',
+             'Stage 3, compute cap (conductor)': '6.3 \u2192 6.5'},
+            test_grenade.svg_cells(root))
+
+    def test_svg_shows_the_cap_of_every_api(self):
+        report = {'ok': True, 'releases': {'old': 'ocata', 'new': 'queens'},
+                  'stages': []}
+        caps = [('6.3', '6.3', '3.1', '2.1'), ('6.3', '6.3', '3.2', '2.2'),
+                ('6.5', '6.5', '3.2', '2.2')]
+        for number, (api, cond, conductor, scheduler) in enumerate(caps, 1):
+            report['stages'].append(
+                {'stage': number, 'name': 'stage %d' % number, 'ok': True,
+                 'pins': {'api': api, 'conductor': cond},
+                 'caps': {'compute': {'api': api, 'conductor': cond},
+                          'conductor': {'api': conductor},
+                          'scheduler': {'conductor': scheduler}},
+                 'sent': 1, 'answered': 1, 'rejected': 0, 'lost': 0})
+        root = ElementTree.fromstring(svg.render(report))
+        self.assertEqual(
+            [(2, 'conductor', 'api', '3.1', '3.2'),
+             (2, 'scheduler', 'conductor', '2.1', '2.2'),
+             (3, 'compute', 'api', '6.3', '6.5'),
+             (3, 'compute', 'conductor', '6.3', '6.5')],
+            svg.cap_changes(report))
+        cells = test_grenade.svg_cells(root)
+        for where, shown in (
+                ('Stage 1, conductor cap (API)', '3.1'),
+                ('Stage 2, conductor cap (API)', '3.1 \u2192 3.2'),
+                ('Stage 3, scheduler cap (conductor)', '2.2'),
+                ('Stage 2, scheduler cap (conductor)', '2.1 \u2192 2.2'),
+                ('Stage 3, compute cap (conductor)', '6.3 \u2192 6.5')):
+            self.assertEqual(shown, cells[where])
+        self.assertEqual(3 * 4, len(cells))
+        labels = [''.join(t.itertext()) for t in root.iter(
+            '{http://www.w3.org/2000/svg}text')]
+        for _api, _sender, label in svg.CAP_ROWS:
+            self.assertIn(label, labels)
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -344,6 +439,44 @@ class PackagingTestCase(base.TestCase):
                 if name.endswith('.py'):
                     with open(os.path.join(dirpath, name)) as f:
                         yield f.read()
+
+    # Imported only when installed: the Nova interop checks and the
+    # rolling upgrade with real Nova bring their own Nova.
+    OPTIONAL_IMPORTS = ('nova',)
+
+    @staticmethod
+    def _requirement_names(path):
+        names = set()
+        with open(path) as f:
+            for line in f:
+                name = re.split(r'[<>=!~;\[#\s]', line.strip(), 1)[0]
+                if name:
+                    names.add(re.sub(r'[-_.]+', '-', name).lower())
+        return names
+
+    def test_every_import_is_a_requirement(self):
+        required = self._requirement_names(
+            os.path.join(ROOT, 'requirements.txt'))
+        # The database drivers of the [extras] in setup.cfg.
+        required |= {'pymysql', 'psycopg2-binary'}
+        modules = set()
+        for source in self._package_sources():
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    modules.update(a.name.split('.')[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    modules.add(node.module.split('.')[0])
+        modules -= set(sys.stdlib_module_names)
+        modules -= {'nova_versioning'} | set(self.OPTIONAL_IMPORTS)
+        installed = metadata.packages_distributions()
+        missing = []
+        for module in sorted(modules):
+            dists = {re.sub(r'[-_.]+', '-', d).lower()
+                     for d in installed.get(module, [module])}
+            if not dists & required:
+                missing.append('%s (%s)' % (module, ', '.join(sorted(dists))))
+        self.assertEqual([], missing, 'imported by the package but not in '
+                         'requirements.txt')
 
     def test_every_requirement_is_imported(self):
         sources = '\n'.join(self._package_sources())

@@ -186,22 +186,27 @@ class FleetMixin(object):
             'odd_records': [],
         }
 
-    def stale_details(self, manage='nova-versioning-manage'):
+    def stale_details(self, manage='nova-versioning-manage', conf=None):
         # The advice names the real configuration, host and binary.
         return ('nova-compute records with no heartbeat for more than %d s '
                 % self.STALE_AFTER +
                 'hold the compute RPC version cap of auto at 6.3 instead of '
                 '6.4: c-stale (version 5 (ocata), last heartbeat %s). If '
-                'these services are gone, run for each: %s service delete '
+                'these services are gone, run: %s service delete '
                 'c-stale nova-compute (or service force-down), or set '
-                '[versioning]/stale_service_timeout on the conductors.'
-                % (self.OLD, manage))
+                '[versioning]/stale_service_timeout%s on the conductors.'
+                % (self.OLD, manage, ' in %s' % conf if conf else ''))
 
-    PINS_DETAILS = (
-        '[upgrade_levels]/conductor = 3.1 caps the conductor RPC version at '
-        '3.1, but auto would choose 3.2 now (minimum nova-conductor version '
-        '6 (pike)). A leftover from an upgrade? Set it to auto or remove '
-        'it, then send SIGHUP to the services.')
+    @staticmethod
+    def pins_details(conf=None):
+        # The file to edit, when the command read one.
+        return ('[upgrade_levels]/conductor = 3.1 caps the conductor RPC '
+                'version at 3.1, but auto would choose 3.2 now (minimum '
+                'nova-conductor version 6 (pike)). A leftover from an '
+                'upgrade? Set it to auto or remove it%s, then send SIGHUP '
+                'to the services.' % (' in %s' % conf if conf else ''))
+
+    PINS_DETAILS = pins_details.__func__()
 
 
 class StatusDBTestsMixin(FleetMixin):
@@ -379,6 +384,54 @@ class StatusDBTestsMixin(FleetMixin):
         self.assertEqual(Code.SUCCESS, results['Stale service records'][0])
         self.assertEqual(Code.FAILURE, max(code for code, _d in
                                            results.values()))
+
+    def test_upgrade_check_names_every_too_old_compute(self):
+        manage.ServiceCommands.force_down_record(self.context, 'c-down', C,
+                                                 down=False)
+        self._create('c-down2', C, 'newton')
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        code, details = results[
+            'Computes older than the oldest supported release']
+        self.assertEqual(Code.FAILURE, code)
+        # One command per record, each with its own host and binary.
+        self.assertIn(
+            'These are older: c-down (version 3 (newton)), c-down2 (version '
+            '3 (newton)). A conductor of this release refuses to start next '
+            'to them. Upgrade them, or if they are gone run: '
+            'nova-versioning-manage service delete c-down nova-compute; '
+            'nova-versioning-manage service delete c-down2 nova-compute (or '
+            'service force-down).', details)
+
+    def test_upgrade_check_names_every_stale_record(self):
+        self._create('c-stale2', C, 'ocata', heartbeat=self.old)
+        results = dict((name, (code, details))
+                       for name, code, details in self._check())
+        code, details = results['Stale service records']
+        self.assertEqual(Code.WARNING, code)
+        self.assertIn(
+            'If these services are gone, run: nova-versioning-manage '
+            'service delete c-stale nova-compute; nova-versioning-manage '
+            'service delete c-stale2 nova-compute (or service force-down)',
+            details)
+
+    def test_delete_advice_on_a_nova_database(self):
+        checks = status.UpgradeChecks(self.context, now=self.now)
+        state = migration.SchemaState(kind=migration.NOVA, revision=None)
+        self.useFixture(fixtures.MockPatchObject(
+            checks, '_revisions', return_value=(state, None)))
+        gone = [pinreport.Record('c-1', C, 5, False, False, None, True,
+                                 True),
+                pinreport.Record("it's", C, 5, False, False, None, True,
+                                 True)]
+        self.assertEqual(
+            'openstack compute service delete $(openstack compute service '
+            'list --host c-1 --service nova-compute -f value -c ID) (or '
+            'nova-versioning-manage service force-down c-1 nova-compute); '
+            'openstack compute service delete $(openstack compute service '
+            'list --host \'it\'"\'"\'s\' --service nova-compute -f value '
+            '-c ID) (or nova-versioning-manage service force-down '
+            '\'it\'"\'"\'s\' nova-compute)', checks._delete_hint(gone))
 
     def test_upgrade_check_clean_after_acting(self):
         # What the report suggests: the stale records go, the leftover pin
@@ -731,9 +784,10 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                  'result': 0, 'details': HISTORY_DETAILS},
                 {'check': 'Stale service records', 'result': 1,
                  'details': self.stale_details(
-                     'nova-versioning-manage --config-file %s' % conf)},
+                     'nova-versioning-manage --config-file %s' % conf,
+                     conf)},
                 {'check': 'RPC version pins', 'result': 1,
-                 'details': self.PINS_DETAILS},
+                 'details': self.pins_details(conf)},
                 {'check': 'Odd service records', 'result': 0,
                  'details': None},
                 {'check': '[upgrade_levels] configuration', 'result': 0,

@@ -281,7 +281,12 @@ class NovaWritesTestsMixin(EmptyDatabaseMixin):
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn('Refusing to delete the nova-compute record of host '
                       'host1: this is a Nova database', err)
-        self.assertIn('openstack compute service delete', err)
+        # Nova's command, for this host and binary, ready to copy.
+        self.assertIn('Use Nova\'s API: openstack compute service delete '
+                      '$(openstack compute service list --host host1 '
+                      '--service nova-compute -f value -c ID) (or service '
+                      'force-down here', err)
+        self.assertNotIn('<', err)
         self.assertEqual(before, snapshot(self.engine))
 
     def test_force_down_and_unset(self):

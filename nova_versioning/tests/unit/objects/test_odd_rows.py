@@ -130,6 +130,12 @@ class OddRowsTestsMixin(object):
                       'unknown: it counts as version 1 and holds the auto '
                       'pins of nova-scheduler down' % (version or 0),
                       check.details)
+        # The advice names the record itself, not a placeholder.
+        self.assertIn('Delete the records of services that are gone '
+                      '(nova-versioning-manage service delete sched-odd '
+                      'nova-scheduler (or service force-down))',
+                      check.details)
+        self.assertNotIn('<', check.details)
 
     def test_version_zero_holds_the_pin(self):
         self._assert_unknown_holds_scheduler(0)
@@ -267,6 +273,10 @@ class OddRowsTestsMixin(object):
         self.assertEqual(Code.WARNING, check.code)
         for host in ('odd-1', 'odd-2', 'odd-3'):
             self.assertIn('on host %s: its binary' % host, check.details)
+        # No command can name these binaries: no command is suggested.
+        self.assertNotIn('service delete', check.details)
+        self.assertIn('corrected or removed in the database',
+                      check.details)
         odd = self.report()['odd_records']
         self.assertEqual(['odd-1', 'odd-2', 'odd-3'],
                          sorted(o['host'] for o in odd))
