@@ -13,8 +13,9 @@
 
 The classes of one backend share one Nova deployment per test process
 (:func:`.base.shared_deployment`): their names begin with the backend, so
-that the nova-interop env's ``--group-regex`` runs them on one worker,
-which builds that deployment once. Each class makes its own records.
+that the nova-interop env's ``--group-regex`` (see tox.ini) runs them on
+one worker, which builds that deployment once. Each class makes its own
+records.
 """
 
 from nova_versioning.tests.interop import base
