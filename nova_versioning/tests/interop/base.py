@@ -24,8 +24,10 @@ database created through oslo.db's provisioning as ``openstack_citest``
     nova-manage db sync --local_cell         # each further cell
 
 Building one takes a while (Nova's migrations), so build it once per test
-class (:class:`NovaTestCase` does) and give each test hosts of its own, or
-call :meth:`NovaDeployment.clear_services`.
+process and backend (:func:`shared_deployment`, which
+:class:`NovaTestCase` uses) and give each test class the records it needs
+(:meth:`NovaDeployment.clear_services`, then
+:meth:`NovaDeployment.create_services`).
 
 Nova is never imported here (see the package doc): Nova's tools and
 ``nova_side`` run as child processes.
@@ -44,6 +46,7 @@ Usage::
     deployment.cleanUp()                # drops the databases
 """
 
+import atexit
 import hashlib
 import json
 import os
@@ -165,24 +168,25 @@ class NovaDeployment(fixtures.Fixture):
         self.nova_manage('cell_v2', 'map_cell0', '--database_connection',
                          self.cell0_url)
         # The cells' schemas are independent: made concurrently. "db
-        # sync" makes cell1's ([database]) and cell0's.
-        syncs = [self._start_manage(self.conf_file, 'db', 'sync')]
+        # sync" makes cell1's ([database]) and cell0's. The cells' mappings
+        # (rows of the API database only) are made meanwhile.
+        commands = [self._start_manage(self.conf_file, 'db', 'sync')]
         for name, url in sorted(self.cell_urls.items()):
             if name != 'cell1':
-                syncs.append(self._start_manage(
+                commands.append(self._start_manage(
                     self._write_conf('nova-%s.conf' % name, url),
                     'db', 'sync', '--local_cell'))
-        for argv, proc in syncs:
+        for name, url in sorted(self.cell_urls.items()):
+            # Nova wants each cell's transport URL to be unique too.
+            commands.append(self._start_manage(
+                self.conf_file, 'cell_v2', 'create_cell', '--name', name,
+                '--database_connection', url, '--transport-url',
+                '%s/%s' % (TRANSPORT_URL, name)))
+        for argv, proc in commands:
             out, err = proc.communicate(timeout=COMMAND_TIMEOUT)
             if proc.returncode:
                 raise CommandFailed('%s exited %d:\n%s\n%s' % (
                     ' '.join(argv), proc.returncode, out, err))
-        for name, url in sorted(self.cell_urls.items()):
-            # Nova wants each cell's transport URL to be unique too.
-            self.nova_manage('cell_v2', 'create_cell', '--name', name,
-                             '--database_connection', url,
-                             '--transport-url',
-                             '%s/%s' % (TRANSPORT_URL, name))
 
     def _start_manage(self, conf_file, *args):
         argv = [os.path.join(BIN_DIR, 'nova-manage'), '--config-file',
@@ -259,11 +263,42 @@ def _rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-class NovaTestCase(testtools.TestCase):
-    """Tests on one NovaDeployment of DB_KIND, built once for the class.
+# {(db_kind, cells): NovaDeployment} built in this process.
+_SHARED = {}
 
-    An unreachable database server fails the class (or skips it when
-    NOVA_VERSIONING_REQUIRE_SERVERS is unset).
+
+def shared_deployment(db_kind, cells):
+    """The NovaDeployment of ``db_kind`` of this test process.
+
+    Built on first use, then shared by every test class that asks for the
+    same one (Nova's migrations take a while): each class makes the
+    records it needs (see :meth:`NovaDeployment.clear_services`) and
+    undoes whatever else it changes. Dropped by
+    :func:`cleanup_shared_deployments`, at the latest when the process
+    exits.
+    """
+    key = (db_kind, cells)
+    if key not in _SHARED:
+        deployment = NovaDeployment(db_kind, cells=cells)
+        deployment.setUp()
+        if not _SHARED:
+            atexit.register(cleanup_shared_deployments)
+        _SHARED[key] = deployment
+    return _SHARED[key]
+
+
+def cleanup_shared_deployments():
+    while _SHARED:
+        _SHARED.popitem()[1].cleanUp()
+
+
+class NovaTestCase(testtools.TestCase):
+    """Tests on the NovaDeployment of DB_KIND of this process.
+
+    The deployment is shared with the other classes of the same DB_KIND
+    (:func:`shared_deployment`); the nova-interop env runs the classes of
+    one backend on one worker. An unreachable database server fails the
+    class (or skips it when NOVA_VERSIONING_REQUIRE_SERVERS is unset).
     """
 
     DB_KIND = None
@@ -272,9 +307,8 @@ class NovaTestCase(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.deployment = NovaDeployment(cls.DB_KIND, cells=cls.CELLS)
         try:
-            cls.deployment.setUp()
+            cls.deployment = shared_deployment(cls.DB_KIND, cls.CELLS)
         except db_exc.BackendNotAvailable as exc:
             cls.deployment = None
             cls._unavailable = str(exc)
@@ -283,12 +317,6 @@ class NovaTestCase(testtools.TestCase):
             raise
         else:
             cls._unavailable = None
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.deployment is not None:
-            cls.deployment.cleanUp()
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()

@@ -43,12 +43,15 @@ Commands:
     ``SERVICE_VERSION``, ``SERVICE_VERSION_HISTORY``,
     ``SERVICE_VERSION_ALIASES`` and ``OLDEST_SUPPORTED_SERVICE_VERSION``.
 
-``rules``
+``rules [--steps JSON]``
     What Nova's own code decides on the deployment: the cap
     ``ComputeAPI._determine_version_cap`` returns for ``compute = auto``
     and the line it logs, and ``nova.utils.raise_if_old_compute()``'s
     refusal. Prints ``{"cap": "X.Y", "logged": "...", "old_compute":
-    "..." or null}``.
+    "..." or null}``. With ``--steps '[[{"cell": NAME, "host": H,
+    "version": N}, ...], ...]'``, in one process: for each step, its
+    versions written (one SQL UPDATE of the live record of each host),
+    then the decisions; prints the list of them.
 """
 
 import argparse
@@ -148,15 +151,43 @@ def rules(args):
     ``cap``: ``ComputeAPI._determine_version_cap`` (all cells, since the
     configuration sets [api_database]) and the line it logs;
     ``old_compute``: the message of ``nova.utils.raise_if_old_compute()``,
-    or None when it passes.
+    or None when it passes. With ``--steps``, a list of them: one after
+    each step's versions are written.
     """
+    ctx = _nova(args.config_file)
+    if args.steps is None:
+        return _rules()
+    results = []
+    for step in json.loads(args.steps):
+        for change in step:
+            _set_version(_cell(ctx, change['cell']), change['host'],
+                         change['version'])
+        results.append(_rules())
+    return results
+
+
+def _set_version(mapping, host, version):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(mapping.database_connection)
+    try:
+        with engine.begin() as connection:
+            count = connection.execute(
+                sa.text('UPDATE services SET version = :v WHERE host = :h '
+                        'AND deleted = 0'), {'v': version, 'h': host}).rowcount
+    finally:
+        engine.dispose()
+    if count != 1:
+        raise SystemExit('%d live records of host %r' % (count, host))
+
+
+def _rules():
     from unittest import mock
 
     from nova.compute import rpcapi
     from nova import utils
     import oslo_messaging as messaging
 
-    _nova(args.config_file)
     rpcapi.LAST_VERSION = None
     target = messaging.Target(topic=rpcapi.RPC_TOPIC, version='6.0')
     result = {}
@@ -199,6 +230,7 @@ def main(argv=None):
     hist = sub.add_parser('history')
     hist.set_defaults(func=history)
     rule = sub.add_parser('rules')
+    rule.add_argument('--steps')
     rule.set_defaults(func=rules)
     for p in (create, mini, hist, rule):
         p.add_argument('--config-file', required=True)

@@ -71,8 +71,34 @@ class _NovaRulesMixin(object):
     def test_auto_for_every_minimum_version(self):
         newest = self.nova['tables']['service_version']
         self.assertEqual(newest, self.hist.service_version)
-        for minimum in range(newest + 2):
-            theirs = self.nova['auto'][str(minimum)]
+        self.assertEqual(newest + 2, len(self.nova['auto']))
+        self._check_auto(self.nova['auto'])
+        # Something past the table must be refused, as Nova does.
+        self.assertIn('error', self.nova['auto'][str(newest + 1)])
+
+    def test_auto_check_needs_novas_log_lines(self):
+        # Were Nova's INFO line not captured (its logging changed, or the
+        # capture in nova_rules broke), the comparison must fail, not pass
+        # on the caps alone.
+        silent = {minimum: dict(answer, logged=None) if 'cap' in answer
+                  else answer
+                  for minimum, answer in self.nova['auto'].items()}
+        self.assertRaises(self.failureException, self._check_auto, silent)
+        one_line = dict(silent)
+        one_line['1'] = self.nova['auto']['1']
+        self.assertRaises(self.failureException, self._check_auto, one_line)
+
+    def _check_auto(self, auto):
+        """Each of Nova's ``auto`` answers ({minimum: answer}) is ours.
+
+        Nova logs its INFO line for every minimum it maps to a cap but 0
+        (no compute recorded: a DEBUG line only): each such line must
+        have been captured and must begin this project's audit line.
+        """
+        compared = 0
+        for minimum_text, theirs in sorted(auto.items(),
+                                           key=lambda i: int(i[0])):
+            minimum = int(minimum_text)
             if 'error' in theirs:
                 self.assertEqual('ServiceTooOld', theirs['error'])
                 exc = self.assertRaises(
@@ -85,13 +111,18 @@ class _NovaRulesMixin(object):
                                        minimum_version=minimum)
             self.assertEqual(theirs['cap'], decision.cap,
                              'minimum %d' % minimum)
-            if theirs['logged']:
-                self.assertTrue(
-                    pinning.audit_message(decision).startswith(
-                        theirs['logged']),
-                    (minimum, pinning.audit_message(decision)))
-        # Something past the table must be refused, as Nova does.
-        self.assertIn('error', self.nova['auto'][str(newest + 1)])
+            if minimum == 0:
+                self.assertIsNone(theirs['logged'], theirs)
+                continue
+            self.assertIsNotNone(
+                theirs['logged'],
+                'no line of Nova\'s captured for minimum %d' % minimum)
+            self.assertTrue(
+                pinning.audit_message(decision).startswith(
+                    theirs['logged']),
+                (minimum, pinning.audit_message(decision)))
+            compared += 1
+        self.assertGreater(compared, 0, 'no line of Nova\'s compared')
 
     def test_release_names_and_explicit_pins(self):
         self.assertGreater(len(self.nova['pins']), len(EXPLICIT) + 20)

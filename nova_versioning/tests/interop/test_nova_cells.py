@@ -11,9 +11,10 @@
 # under the License.
 """This project on Nova's own databases: every cell, nothing altered.
 
-One Nova deployment per backend class (API database, cell0, two cells,
-made by nova-manage; see :mod:`.base`), records made by Nova's objects
-with mixed versions across the cells. The project's side runs in this
+One Nova deployment per backend (API database, cell0, two cells, made by
+nova-manage; see :mod:`.base`), records made by Nova's objects with mixed
+versions across the cells; the test classes, one per backend, are in
+:mod:`.test_nova_db`. The project's side runs in this
 process (the library) and as its console scripts; Nova's in children.
 """
 
@@ -33,7 +34,6 @@ from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import history as nv_history
 from nova_versioning.rpc import pinning
-from nova_versioning.tests.interop import base
 
 C = 'nova-compute'
 
@@ -81,6 +81,7 @@ class NovaCellsTestsMixin(object):
         super().setUpClass()
         if cls.deployment is None:
             return
+        cls.deployment.clear_services()
         cls.deployment.create_services(SERVICES)
         cls.nova_minimum = cls.deployment.nova('minimum', '--binary', C)
         cls.exported_history = cls.deployment.nova('history')
@@ -290,11 +291,3 @@ def _result_of(table, check):
                 if text.startswith('Result: '):
                     return text[len('Result: '):]
     return None
-
-
-class NovaCellsMySQLTestCase(NovaCellsTestsMixin, base.NovaTestCase):
-    DB_KIND = 'mysql'
-
-
-class NovaCellsPostgreSQLTestCase(NovaCellsTestsMixin, base.NovaTestCase):
-    DB_KIND = 'postgresql'

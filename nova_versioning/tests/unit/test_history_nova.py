@@ -399,3 +399,22 @@ class TestNovaProvider(base.TestCase):
             data = json.load(f)
         self.assertEqual({'nova_version', 'tables'}, set(data))
         self.assertEqual(set(nova._TABLES), set(data['tables']))
+
+    def test_interop_constraints_name_the_snapshot(self):
+        # tools/nova-interop-constraints.txt pins the Nova the nova-interop
+        # env installs; the files its comments name exist, and it pins
+        # the release the bundled snapshot records.
+        top = os.path.join(os.path.dirname(nova.__file__), '..', '..')
+        path = os.path.join(top, 'tools', 'nova-interop-constraints.txt')
+        if not os.path.exists(path):
+            self.skipTest('not run from a source tree')
+        with open(path) as f:
+            lines = [line.strip() for line in f]
+        named = [word.rstrip('.,') for line in lines
+                 if line.startswith('#') for word in line.split()
+                 if '/' in word]
+        self.assertIn(os.path.relpath(nova.SNAPSHOT, top), named)
+        for name in named:
+            self.assertTrue(os.path.exists(os.path.join(top, name)), name)
+        pins = [line for line in lines if line and not line.startswith('#')]
+        self.assertEqual(['nova==%s' % nova.load_snapshot()[1]], pins)

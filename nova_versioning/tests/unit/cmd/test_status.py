@@ -47,6 +47,7 @@ from nova_versioning.cmd import status
 from nova_versioning.db import migration
 from nova_versioning import exception
 from nova_versioning import fixtures as nv_fixtures
+from nova_versioning.histories import nova as nova_history
 from nova_versioning import objects
 from nova_versioning import pinreport
 from nova_versioning.tests import base
@@ -768,6 +769,45 @@ class StatusCLITestsMixin(FleetMixin, CLIMixin):
                 'than Gazpacho but the minimum compute service level in '
                 'your cell is 5 and the oldest supported service level is '
                 '72.'), out)
+
+    def test_empty_compute_pin_with_the_nova_history(self):
+        # As in Nova, "[upgrade_levels] compute =" with no value is no pin:
+        # the latest compute RPC version of Nova's history, the same
+        # report and exit codes as the option left out.
+        with open(self._conf()) as good:
+            text = (good.read().replace('conductor = 3.1\n', '')
+                    + '[versioning]\nhistory_provider = nova\n')
+        conf = os.path.join(self.tmp, 'nova.conf')
+        latest = nova_history.nova_history().latest_rpc_version('compute')
+        results = {}
+        for value in ('', None):
+            with open(conf, 'w') as f:
+                f.write(text.replace(
+                    'compute = auto\n',
+                    '' if value is None else 'compute =%s\n' % value))
+            code, out, err = self._run('nova-versioning-status',
+                                       '--config-file', conf, 'pins',
+                                       '--format', 'json')
+            self.assertEqual(0, code, err)
+            report = json.loads(out)
+            compute = report['apis'][0]
+            self.assertEqual(('compute', latest, 'latest', value, None),
+                             (compute['api'], compute['cap'],
+                              compute['source'], compute['configured'],
+                              compute['error']), out)
+            code, out, err = self._run('nova-versioning-status',
+                                       '--config-file', conf, 'upgrade',
+                                       'check', '--json')
+            # 2: the fleet's computes (5) are older than Nova's oldest
+            # supported release; the pin itself fails nothing.
+            self.assertEqual(2, code, err)
+            checks = {c['check']: c for c in json.loads(out)['checks']}
+            self.assertNotEqual(2, checks['RPC version pins']['result'],
+                                out)
+            compute['configured'] = '-'
+            results[value] = (report, checks)
+        # Only the value shown as configured differs.
+        self.assertEqual(results[None], results[''])
 
     def test_upgrade_check_json(self):
         conf = self._conf()
