@@ -14,6 +14,7 @@ databases provisioned through oslo.db, RabbitMQ virtual hosts.
 """
 
 import contextlib
+import gc
 import os
 import shutil
 import socket
@@ -87,8 +88,28 @@ def summarize(samples, scale=1.0):
 CPU_CLOCK = time.thread_time
 
 
+@contextlib.contextmanager
+def collector_paused():
+    """Run the garbage collector now, then keep it off inside.
+
+    What ``timeit`` does while it times: a collection costs in proportion
+    to all that the process holds, not to what the timed code did, and
+    falls on whichever call happens to allocate when one is due. Both
+    sides of a comparison are timed so, and the garbage of a timed call
+    is collected before the next one starts, untimed.
+    """
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def interleave(variants, min_reps, max_reps, budget, warmup=2,
-               clock=time.perf_counter):
+               clock=time.perf_counter, pause_collector=False):
     """Time each variant in turn, rotating who goes first.
 
     :param variants: list of (name, callable); one repetition calls each
@@ -97,6 +118,9 @@ def interleave(variants, min_reps, max_reps, budget, warmup=2,
         min_reps are done.
     :param clock: what is read before and after each call: wall time
         (the default), or :data:`CPU_CLOCK`.
+    :param pause_collector: time each call inside
+        :func:`collector_paused` (for calls that each run a batch: a
+        collection per call would weigh on calls of a few microseconds).
     :returns: dict name -> list of seconds.
     """
     names = [name for name, _fn in variants]
@@ -110,9 +134,11 @@ def interleave(variants, min_reps, max_reps, budget, warmup=2,
                               time.perf_counter() - start < budget):
         shift = rep % len(variants)
         for name, fn in variants[shift:] + variants[:shift]:
-            t0 = clock()
-            fn()
-            samples[name].append(clock() - t0)
+            with (collector_paused() if pause_collector
+                  else contextlib.nullcontext()):
+                t0 = clock()
+                fn()
+                samples[name].append(clock() - t0)
         rep += 1
     return samples
 
@@ -125,9 +151,11 @@ def interleave_batches(variants, reps, batch, clock=time.perf_counter):
     :param clock: as for :func:`interleave`.
     :returns: dict name -> list of seconds per operation, one per
         repetition, so that the i-th of every list were measured side by
-        side.
+        side. Each batch is timed with the garbage collector paused
+        (:func:`collector_paused`).
     """
-    samples = interleave(variants, reps, reps, 0, warmup=1, clock=clock)
+    samples = interleave(variants, reps, reps, 0, warmup=1, clock=clock,
+                         pause_collector=True)
     return {name: [seconds / batch for seconds in values]
             for name, values in samples.items()}
 

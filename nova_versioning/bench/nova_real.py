@@ -28,6 +28,8 @@ import time
 
 from oslo_utils import uuidutils
 
+from nova_versioning.bench import common
+
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                      'nova_child.py')
 
@@ -131,11 +133,12 @@ def local_timer(fn, inner=1):
     """
     def batch(n):
         samples = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                batch.last = fn()
-            samples.append((time.perf_counter() - t0) / inner)
+        with common.collector_paused():
+            for _ in range(n):
+                t0 = time.perf_counter()
+                for _ in range(inner):
+                    batch.last = fn()
+                samples.append((time.perf_counter() - t0) / inner)
         return samples
     batch.last = None
     return batch

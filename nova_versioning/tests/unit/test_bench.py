@@ -15,12 +15,14 @@ Only what the run writes is checked (files, tables, columns, query
 counts); never a timing.
 """
 
+import gc
 import json
 import os
 
 import fixtures
 
 from nova_versioning.bench import common
+from nova_versioning.bench import nova_real
 from nova_versioning.bench import report
 from nova_versioning.bench import runner
 from nova_versioning.bench import sendpath
@@ -116,6 +118,31 @@ class TestInterleave(base.TestCase):
         self.assertEqual(['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b'], calls)
         self.assertEqual(12, len(ticks))
         self.assertEqual({'a': [0.25] * 3, 'b': [0.25] * 3}, samples)
+
+    def test_batches_are_timed_with_the_collector_paused(self):
+        self.addCleanup(gc.enable)
+        seen = []
+        variants = [(name, lambda: seen.append(gc.isenabled()))
+                    for name in ('a', 'b')]
+        common.interleave_batches(variants, 2, 1)
+        # The warm-up runs as the process is; every timed batch with the
+        # collector off, and the collector is on again afterwards.
+        self.assertEqual([True, True, False, False, False, False], seen)
+        self.assertTrue(gc.isenabled())
+
+    def test_a_paused_collector_stays_off_when_it_was_off(self):
+        self.addCleanup(gc.enable)
+        gc.disable()
+        with common.collector_paused():
+            self.assertFalse(gc.isenabled())
+        self.assertFalse(gc.isenabled())
+
+    def test_local_timer_pauses_the_collector(self):
+        self.addCleanup(gc.enable)
+        timer = nova_real.local_timer(gc.isenabled, inner=3)
+        self.assertEqual(2, len(timer(2)))
+        self.assertIs(False, timer.last)
+        self.assertTrue(gc.isenabled())
 
     def test_the_sendpath_clocks(self):
         self.assertIs(common.CPU_CLOCK, sendpath.CLOCKS['fake'][0])
