@@ -280,18 +280,23 @@ class Scenario(object):
             self._account(host)
             self.load.resume(host)
 
-    def _pins(self):
-        conductor = self.fleet.caps(self.handles['ctl1'])['compute']
-        return {'api': self._api.decision.cap, 'conductor': conductor}
+    def _pins(self, conductor=None):
+        """The compute caps: the API's (this runner's) and the conductor's.
 
-    def _caps(self, pins):
+        :param conductor: the conductor's caps, when already asked.
+        """
+        if conductor is None:
+            conductor = self.fleet.caps(self.handles['ctl1'])
+        return {'api': self._api.decision.cap,
+                'conductor': conductor['compute']}
+
+    def _caps(self, pins, conductor):
         """{RPC API: {sender: cap}} of every API the run pins.
 
         The compute caps are ``pins`` (the API's and the conductor's); the
         conductor cap is the API's (this runner's), the scheduler cap the
-        conductor's.
+        conductor's (from ``conductor``, its caps).
         """
-        conductor = self.fleet.caps(self.handles['ctl1'])
         return {'compute': dict(pins),
                 'conductor': {'api': self._conductor_api.decision.cap},
                 'scheduler': {'conductor': conductor.get('scheduler')}}
@@ -306,7 +311,9 @@ class Scenario(object):
         number = self._current
         if 'ctl1' in self.handles:
             self._read_checks('ctl1')
-        pins = pins or self._pins()
+        # One question to the conductor for its caps of every API.
+        conductor = self.fleet.caps(self.handles['ctl1'])
+        pins = pins or self._pins(conductor)
         checks = list(checks) + self._pin_problems(pins, expected_cap)
         self._checks[number] = checks
         stage = {
@@ -314,7 +321,7 @@ class Scenario(object):
             'controllers': self.releases.get('ctl1'),
             'computes': {h: self.releases[h] for h in self.computes},
             'pins': pins, 'expected_pin': expected_cap,
-            'caps': self._caps(pins),
+            'caps': self._caps(pins, conductor),
         }
         stage.update(extra)
         self._settle(stage)

@@ -54,8 +54,8 @@ from nova_versioning.grenade import scenario
 from nova_versioning.grenade import svg
 from nova_versioning.rpc import pinning
 pins = scenario.Scenario._pins
-def early_pins(self):
-    found = pins(self)
+def early_pins(self, *args):
+    found = pins(self, *args)
     if self.releases.get('cpu2') == 'queens':
         found['conductor'] = '6.5'
     return found
