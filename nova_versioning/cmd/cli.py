@@ -168,6 +168,11 @@ def manage_command(conf):
     return 'nova-versioning-manage'
 
 
+def shell_word(value):
+    """A record's host or binary as one word of a command line, printable."""
+    return shlex.quote(records.printable(value))
+
+
 def nova_delete_command(host, binary):
     """Nova's own command to delete the service record of host and binary.
 
@@ -176,8 +181,7 @@ def nova_delete_command(host, binary):
     """
     return ('openstack compute service delete $(openstack compute service '
             'list --host %s --service %s -f value -c ID)'
-            % (shlex.quote(records.printable(host)),
-               shlex.quote(records.printable(binary))))
+            % (shell_word(host), shell_word(binary)))
 
 
 class DatabaseNeeded(Exception):

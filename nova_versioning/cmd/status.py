@@ -38,7 +38,6 @@ import difflib
 import glob
 import json
 import os
-import shlex
 import types
 
 from oslo_upgradecheck import upgradecheck
@@ -381,7 +380,8 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
         One command per record, naming its host and binary.
         """
-        targets = ['%s %s' % (_shell_word(r.host), _shell_word(r.binary))
+        targets = ['%s %s' % (cli.shell_word(r.host),
+                              cli.shell_word(r.binary))
                    for r in gone]
         if self._revisions()[0].kind == migration.NOVA:
             # Nova's own delete also removes compute nodes, the resource
@@ -539,11 +539,6 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def results(self):
         """[(check name, Result)] without printing anything."""
         return [(name, func(self)) for name, func in self._upgrade_checks]
-
-
-def _shell_word(value):
-    """A host or binary as one word of a command line, printable."""
-    return shlex.quote(records.printable(value))
 
 
 def _in_config(conf, group=None, name=None):
