@@ -445,18 +445,23 @@ class PackagingTestCase(base.TestCase):
     OPTIONAL_IMPORTS = ('nova',)
 
     @staticmethod
-    def _requirement_names(path):
+    def _normalized(name):
+        """A distribution's name as pip compares them."""
+        return re.sub(r'[-_.]+', '-', name).lower()
+
+    @classmethod
+    def _requirement_names(cls):
+        """The normalized names requirements.txt lists."""
         names = set()
-        with open(path) as f:
+        with open(os.path.join(ROOT, 'requirements.txt')) as f:
             for line in f:
                 name = re.split(r'[<>=!~;\[#\s]', line.strip(), 1)[0]
                 if name:
-                    names.add(re.sub(r'[-_.]+', '-', name).lower())
+                    names.add(cls._normalized(name))
         return names
 
     def test_every_import_is_a_requirement(self):
-        required = self._requirement_names(
-            os.path.join(ROOT, 'requirements.txt'))
+        required = self._requirement_names()
         # The database drivers of the [extras] in setup.cfg.
         required |= {'pymysql', 'psycopg2-binary'}
         modules = set()
@@ -471,7 +476,7 @@ class PackagingTestCase(base.TestCase):
         installed = metadata.packages_distributions()
         missing = []
         for module in sorted(modules):
-            dists = {re.sub(r'[-_.]+', '-', d).lower()
+            dists = {self._normalized(d)
                      for d in installed.get(module, [module])}
             if not dists & required:
                 missing.append('%s (%s)' % (module, ', '.join(sorted(dists))))
@@ -480,14 +485,10 @@ class PackagingTestCase(base.TestCase):
 
     def test_every_requirement_is_imported(self):
         sources = '\n'.join(self._package_sources())
-        with open(os.path.join(ROOT, 'requirements.txt')) as f:
-            for line in f:
-                name = line.split('#')[0].split('>')[0].split('[')[0].strip()
-                if not name:
-                    continue
-                module = name.lower().replace('.', '_')
-                self.assertRegex(sources, r'(?m)^\s*(import|from) %s\b'
-                                 % module, '%s is never imported' % name)
+        for name in sorted(self._requirement_names()):
+            module = name.replace('-', '_')
+            self.assertRegex(sources, r'(?m)^\s*(import|from) %s\b'
+                             % module, '%s is never imported' % name)
 
     def test_installed_sample_config_is_current(self):
         from oslo_config import generator
