@@ -207,8 +207,6 @@ class FleetMixin(object):
                 'upgrade? Set it to auto or remove it%s, then send SIGHUP '
                 'to the services.' % (' in %s' % conf if conf else ''))
 
-    PINS_DETAILS = pins_details.__func__()
-
 
 class StatusDBTestsMixin(FleetMixin):
     """The report, what-if, upgrade checks and service commands."""
@@ -355,7 +353,7 @@ class StatusDBTestsMixin(FleetMixin):
             ('Service versions known to the history', Code.SUCCESS,
              HISTORY_DETAILS),
             ('Stale service records', Code.WARNING, self.stale_details()),
-            ('RPC version pins', Code.WARNING, self.PINS_DETAILS),
+            ('RPC version pins', Code.WARNING, self.pins_details()),
             ('Odd service records', Code.SUCCESS, None),
             ('[upgrade_levels] configuration', Code.SUCCESS, None),
         ], self._check())
@@ -467,7 +465,7 @@ class StatusDBTestsMixin(FleetMixin):
              "Invalid value '9.9' for option [upgrade_levels]/scheduler: "
              "expected 'auto', a version from 2.1 to 2.2 or a release name "
              "(ocata, pike, queens); major version 9 is not the current "
-             "scheduler RPC major version 2 " + self.PINS_DETAILS),
+             "scheduler RPC major version 2 " + self.pins_details()),
             results['RPC version pins'])
 
     def test_upgrade_check_schema_behind(self):
@@ -512,7 +510,7 @@ class StatusDBTestsMixin(FleetMixin):
              '6.3 (minimum nova-compute version 5 (ocata): c-stale): '
              'messages it cannot read will be rejected. Set '
              '[upgrade_levels]/compute = auto (or 6.3) and send SIGHUP to '
-             'the services. ' + self.PINS_DETAILS),
+             'the services. ' + self.pins_details()),
             results['RPC version pins'])
 
     def test_upgrade_check_explicit_pin_newer_than_receivers(self):
@@ -525,13 +523,13 @@ class StatusDBTestsMixin(FleetMixin):
              '6.4, newer than the 6.3 the oldest nova-compute accepts '
              '(minimum nova-compute version 5 (ocata): c-stale): messages '
              'it cannot read will be rejected. Set it to auto (or 6.3) and '
-             'send SIGHUP to the services. ' + self.PINS_DETAILS),
+             'send SIGHUP to the services. ' + self.pins_details()),
             results['RPC version pins'])
         # The same cap, once c-stale is gone, is what auto chooses.
         manage.ServiceCommands.delete_record(self.context, 'c-stale', C)
         results = dict((name, (code, details))
                        for name, code, details in self._check())
-        self.assertEqual((Code.WARNING, self.PINS_DETAILS),
+        self.assertEqual((Code.WARNING, self.pins_details()),
                          results['RPC version pins'])
 
     def test_failing_auto_does_not_hide_a_valid_explicit_pin(self):
