@@ -106,6 +106,9 @@ def check_version(version):
 # on (cap, version) only, and a client asks about a handful of versions,
 # once per message. Bounded: cleared when it grows past _MEMO_SIZE.
 _MEMO_SIZE = 1024
+# Call contexts kept per client (one per host and version a client sends
+# to, in the usual case); about a kilobyte each.
+_PREPARED_SIZE = 1024
 _CAN_SEND = {}      # (cap, version) -> bool
 _SEND_CHECKS = {}   # cap -> check(version)
 
@@ -177,7 +180,8 @@ class CappedRPCClient(messaging.RPCClient):
     SEND_CHECK_HOOK): a send above the cap of its context (the client's,
     or the one given to prepare()) still raises RPCVersionCapError before
     anything is sent. A client keeps its cap for life; a new cap is a new
-    client.
+    client. prepare() makes the call context of a given set of arguments
+    once and hands the same one out again (see :meth:`prepare`).
     """
 
     def can_send_version(self, version=_DEFAULT):
@@ -199,7 +203,37 @@ class CappedRPCClient(messaging.RPCClient):
         _memo_put(_CAN_SEND, key, answer)
         return answer
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (positional arguments, keyword items) -> call context.
+        self._prepared = {}
+
     def prepare(self, *args, **kwargs):
+        """oslo.messaging's prepare(), made once per set of arguments.
+
+        A call context is read, never changed, by its cast() and call(),
+        and a client's own target, cap and options never change: the
+        context prepared for ``server=host, version='6.2'`` is the same
+        every time, so it is made once and handed out again (at most
+        _PREPARED_SIZE of them per client; more clear them all). Arguments
+        that cannot be a dictionary key are prepared every time.
+        Callers must not modify a context they were given.
+        """
+        key = (args, tuple(kwargs.items()))
+        prepared = self._prepared
+        try:
+            return prepared[key]
+        except KeyError:
+            pass
+        except TypeError:
+            return self._prepare_new(*args, **kwargs)
+        cctxt = self._prepare_new(*args, **kwargs)
+        if len(prepared) >= _PREPARED_SIZE:
+            prepared.clear()
+        prepared[key] = cctxt
+        return cctxt
+
+    def _prepare_new(self, *args, **kwargs):
         cctxt = super().prepare(*args, **kwargs)
         cap = cctxt.version_cap
         if cap is not None and _HOOK:

@@ -13,6 +13,7 @@
 
 from unittest import mock
 
+import fixtures
 import oslo_messaging as messaging
 
 from nova_versioning import context as nv_context
@@ -212,6 +213,91 @@ class TestCappedClient(base.TestCase):
             self.assertRaises(messaging.RPCVersionCapError,
                               again.cast, self.context, 'echo')
             self.assertEqual(1, send.call_count)
+
+
+class PreparedContextsTestCase(base.TestCase):
+    """CappedRPCClient.prepare() makes a context once per arguments."""
+
+    def setUp(self):
+        super().setUp()
+        self.transport = self.useFixture(
+            fakes.FakeTransport(self.conf)).transport
+        self.client = rpc.get_client(
+            self.transport, messaging.Target(topic='t', version='1.2'),
+            version_cap='1.2')
+        self.reference = messaging.get_rpc_client(
+            self.transport, messaging.Target(topic='t', version='1.2'),
+            version_cap='1.2')
+
+    @staticmethod
+    def described(cctxt):
+        target = cctxt.target
+        return (target.topic, target.server, target.version,
+                target.fanout, target.exchange, cctxt.timeout,
+                cctxt.version_cap, cctxt.retry)
+
+    def test_same_arguments_same_context(self):
+        first = self.client.prepare(server='h1', version='1.1')
+        self.assertIs(first, self.client.prepare(server='h1',
+                                                 version='1.1'))
+        self.assertEqual(
+            self.described(self.reference.prepare(server='h1',
+                                                  version='1.1')),
+            self.described(first))
+
+    def test_other_arguments_other_context(self):
+        calls = [dict(server='h1', version='1.1'),
+                 dict(server='h2', version='1.1'),
+                 dict(server='h1', version='1.0'),
+                 dict(server='h1', version='1.1', timeout=5),
+                 dict(fanout=True),
+                 dict(version='1.1', version_cap='1.1'),
+                 dict()]
+        contexts = [self.client.prepare(**kwargs) for kwargs in calls]
+        self.assertEqual(len(calls), len({id(c) for c in contexts}))
+        for kwargs, cctxt in zip(calls, contexts):
+            self.assertEqual(
+                self.described(self.reference.prepare(**kwargs)),
+                self.described(cctxt), kwargs)
+
+    def test_reused_context_still_refuses_above_its_cap(self):
+        with mock.patch.object(self.transport, '_send') as send:
+            for _ in range(3):
+                cctxt = self.client.prepare(server='h1', version='1.3')
+                self.assertRaises(messaging.RPCVersionCapError,
+                                  cctxt.cast, self.context, 'echo')
+                self.client.prepare(server='h1', version='1.2').cast(
+                    self.context, 'echo')
+        self.assertEqual(3, send.call_count)
+
+    def test_unhashable_arguments_are_prepared_each_time(self):
+        options = {'at_least_once': True}
+        first = self.client.prepare(server='h1', transport_options=options)
+        second = self.client.prepare(server='h1', transport_options=options)
+        self.assertIsNot(first, second)
+        self.assertIs(options, second.transport_options)
+        self.assertEqual({}, self.client._prepared)
+
+    def test_bounded(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova_versioning.rpc._PREPARED_SIZE', 4))
+        for n in range(10):
+            cctxt = self.client.prepare(server='h%d' % n, version='1.1')
+            self.assertLessEqual(len(self.client._prepared), 4)
+            self.assertEqual('h%d' % n, cctxt.target.server)
+        self.assertIs(cctxt, self.client.prepare(server='h9',
+                                                 version='1.1'))
+
+    def test_each_client_its_own_contexts(self):
+        other = rpc.get_client(
+            self.transport, messaging.Target(topic='t', version='1.2'),
+            version_cap='1.1')
+        mine = self.client.prepare(server='h1', version='1.2')
+        theirs = other.prepare(server='h1', version='1.2')
+        self.assertIsNot(mine, theirs)
+        self.assertEqual('1.1', theirs.version_cap)
+        self.assertRaises(messaging.RPCVersionCapError, theirs.cast,
+                          self.context, 'echo')
 
 
 class SendCheckHookTestCase(base.TestCase):
