@@ -220,12 +220,23 @@ def _too_new_in(value, manifest, scope):
 _DROPS = {}
 
 
+# {(class, its obj_make_compatible): whether FieldHistory's alone}.
+_DECLARATIVE = {}
+
+
 def _declarative(cls):
     """Whether cls's compatibility is FieldHistory's alone."""
-    return (issubclass(cls, FieldHistory)
-            and cls.obj_make_compatible is FieldHistory.obj_make_compatible
-            and all(isinstance(cls.fields[name], ovo_fields.ObjectField)
-                    for name in _object_fields(cls)))
+    compatible = cls.obj_make_compatible
+    key = (cls, compatible)
+    answer = _DECLARATIVE.get(key)
+    if answer is None:
+        answer = (issubclass(cls, FieldHistory)
+                  and compatible is FieldHistory.obj_make_compatible
+                  and all(isinstance(cls.fields[name], ovo_fields.ObjectField)
+                          for name in _object_fields(cls)))
+        if len(_DECLARATIVE) < 1024:
+            _DECLARATIVE[key] = answer
+    return answer
 
 
 def _trim(obj, primitive, manifest):
