@@ -184,6 +184,11 @@ class CappedRPCClient(messaging.RPCClient):
     once and hands the same one out again (see :meth:`prepare`).
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (positional arguments, keyword items) -> call context.
+        self._prepared = {}
+
     def can_send_version(self, version=_DEFAULT):
         if version is _DEFAULT:
             version = self.target.version
@@ -202,11 +207,6 @@ class CappedRPCClient(messaging.RPCClient):
         answer = version_is_compatible(self.version_cap, version)
         _memo_put(_CAN_SEND, key, answer)
         return answer
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # (positional arguments, keyword items) -> call context.
-        self._prepared = {}
 
     def prepare(self, *args, **kwargs):
         """oslo.messaging's prepare(), made once per set of arguments.
