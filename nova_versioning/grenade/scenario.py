@@ -410,8 +410,14 @@ class Scenario(object):
         self._stage(self.names()[1], self.old_cap)
 
     def _stage2(self):
-        # The Tasks go through the conductor: none while it is replaced.
+        # The Tasks go through the conductor: none while it is replaced,
+        # and none still on its way when it stops (a compute records a
+        # Task it was cast by calling the conductor, and a stopping
+        # conductor may take that call and never answer it).
         self.load.pause_objects()
+        for host in self.computes:
+            self._account(host)
+            self.load.resume(host)
         self._read_checks('ctl1')
         self.fleet.stop(self.handles['ctl1'])
         self._start('conductor', 'ctl1', self.new)
