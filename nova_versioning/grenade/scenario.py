@@ -447,8 +447,8 @@ class Scenario(object):
                                            self.latest_cap)
         handle = self.handles['ctl1']
         mark = self.fleet.log_mark(handle)
-        # The Tasks go through the conductor: none while it reloads (a
-        # threading backend respawns its worker).
+        # The Tasks go through the conductor: none while it reloads (it
+        # keeps serving, but its pins and caches are swapped meanwhile).
         self.load.pause_objects()
         self._read_checks('ctl1')
         try:
