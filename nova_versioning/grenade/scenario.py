@@ -274,11 +274,15 @@ class Scenario(object):
                 break
             time.sleep(0.1)
 
-    def _run_load(self):
-        time.sleep(self.stage_seconds)
+    def _account_all(self):
+        """Drain every host the load sends to, then let it send again."""
         for host in self.load.hosts():
             self._account(host)
             self.load.resume(host)
+
+    def _run_load(self):
+        time.sleep(self.stage_seconds)
+        self._account_all()
 
     def _pins(self, conductor=None):
         """The compute caps: the API's (this runner's) and the conductor's.
@@ -415,9 +419,7 @@ class Scenario(object):
         # Task it was cast by calling the conductor, and a stopping
         # conductor may take that call and never answer it).
         self.load.pause_objects()
-        for host in self.computes:
-            self._account(host)
-            self.load.resume(host)
+        self._account_all()
         self._read_checks('ctl1')
         self.fleet.stop(self.handles['ctl1'])
         self._start('conductor', 'ctl1', self.new)
