@@ -96,9 +96,11 @@ def count_casts(requests, hosts):
     rejected ones are counted from the computes' logs, see
     :func:`settle`).
 
-    :returns: {'sent', 'handled', 'errors', 'incomplete'}.
+    :returns: {'sent', 'handled', 'errors', 'skipped', 'incomplete'}:
+        skipped counts the hosts the conductor found down, incomplete the
+        casts whose completion was not logged in time.
     """
-    sent = handled = errors = incomplete = 0
+    sent = handled = errors = skipped = incomplete = 0
     for entry in requests.values():
         sent += hosts
         if not entry['completed']:
@@ -106,8 +108,30 @@ def count_casts(requests, hosts):
             continue
         handled += entry['handled']
         errors += entry['error']
+        skipped += entry['skipped']
     return {'sent': sent, 'handled': handled, 'errors': errors,
-            'incomplete': incomplete}
+            'skipped': skipped, 'incomplete': incomplete}
+
+
+# The date, time and pid that begin each line of a Nova log.
+PREFIX = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \d+ ')
+# What explains a lost or rejected message in a Nova service's log.
+NOTEWORTHY = re.compile(r' (ERROR|WARNING|CRITICAL) |Skipping image pre-cache '
+                        r'request|Traceback|MessagingTimeout')
+
+
+def noteworthy(text, limit=8):
+    """The log lines that may explain a lost or rejected message.
+
+    At most ``limit``, the last ones, each without the date and pid
+    prefix Nova gives every line.
+    """
+    found = []
+    for line in text.splitlines():
+        if NOTEWORTHY.search(line):
+            line = PREFIX.sub('', line.strip())
+            found.append(line if len(line) <= 300 else line[:297] + '...')
+    return found[-limit:]
 
 
 def rejections(text):
@@ -308,6 +332,18 @@ def format_table(report):
             details.append('  Nova refused: %s' % stage['refusal'])
         for problem in stage.get('problems') or ():
             details.append('  PROBLEM: %s' % problem)
+        casts = stage.get('casts')
+        if casts and not stage.get('ok'):
+            details.append(
+                '  Pre-cache casts: %d messages, %d handled, %d errors, %d '
+                'to hosts the conductor found down, %d casts not completed '
+                'in time' % (casts['sent'], casts['handled'],
+                             casts['errors'], casts.get('skipped', 0),
+                             casts['incomplete']))
+        if not stage.get('ok'):
+            for name, lines in sorted((stage.get('log') or {}).items()):
+                for line in lines:
+                    details.append('  %s log: %s' % (name, line))
     error = report.get('error')
     if error:
         details.append('Stage %s (%s) did not finish: %s'

@@ -305,6 +305,15 @@ class NovaJob(object):
         totals = novacheck.settle(casts, answer['calls'], rejected)
         totals['errors'] = answer['calls']['errors']
         totals['api_cap'] = answer['cap']
+        totals['casts'] = casts
+        totals['log'] = {}
+        if totals['lost'] or totals['rejected']:
+            # What the services logged meanwhile: the report (and CI's
+            # output) then says why, even once the logs are gone.
+            for name in ('conductor',) + COMPUTES:
+                lines = novacheck.noteworthy(self._since(name))
+                if lines:
+                    totals['log'][name] = lines
         return totals
 
     # -- stages -----------------------------------------------------------
@@ -347,6 +356,7 @@ class NovaJob(object):
             'sent': totals['sent'], 'answered': totals['handled'],
             'handled': totals['handled'], 'rejected': totals['rejected'],
             'lost': totals['lost'], 'errors': totals['errors'],
+            'casts': totals.get('casts'), 'log': totals.get('log') or {},
             'problems': problems, 'ok': not problems,
         }
         stage.update(extra)
@@ -452,7 +462,9 @@ class NovaJob(object):
         first = None
         expected = None
         totals_all = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0,
-                      'errors': {}, 'api_cap': None}
+                      'errors': {}, 'api_cap': None, 'log': {},
+                      'casts': dict.fromkeys(('sent', 'handled', 'errors',
+                                              'skipped', 'incomplete'), 0)}
         upgraded = []
         for host in COMPUTES:
             prediction, check = self.predict(upgraded=upgraded + [host],
@@ -474,6 +486,10 @@ class NovaJob(object):
             for name, count in totals['errors'].items():
                 totals_all['errors'][name] = (
                     totals_all['errors'].get(name, 0) + count)
+            for key, count in totals['casts'].items():
+                totals_all['casts'][key] += count
+            for name, lines in totals['log'].items():
+                totals_all['log'].setdefault(name, []).extend(lines)
             totals_all['api_cap'] = totals['api_cap']
             steps.append({'upgraded': host,
                           'auto_before': prediction['auto_cap'],

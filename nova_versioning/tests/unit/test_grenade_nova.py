@@ -107,7 +107,7 @@ class NovaLogTest(base.TestCase):
         requests = novacheck.image_requests(CONDUCTOR_LOG, ['s1-0', 's1-1'])
         casts = novacheck.count_casts(requests, 2)
         self.assertEqual({'sent': 4, 'handled': 2, 'errors': 0,
-                          'incomplete': 1}, casts)
+                          'skipped': 0, 'incomplete': 1}, casts)
         calls = {'sent': 4, 'handled': 2, 'rejected': 1, 'lost': 1}
         self.assertEqual({'sent': 8, 'handled': 4, 'rejected': 1,
                           'lost': 3},
@@ -115,8 +115,37 @@ class NovaLogTest(base.TestCase):
         # The computes' logs may know of more rejections than the caller.
         self.assertEqual(3, novacheck.settle(casts, calls, 3)['rejected'])
 
+    def test_hosts_found_down_are_counted(self):
+        text = PREFIX + ('Image pre-cache operation for image(s) s2-0 '
+                         'completed in 0.01 seconds; 0 cached, 0 existing, 0 '
+                         'errors, 1 unsupported, 1 skipped (down) hosts')
+        casts = novacheck.count_casts(
+            novacheck.image_requests(text, ['s2-0']), 2)
+        self.assertEqual({'sent': 2, 'handled': 1, 'errors': 0,
+                          'skipped': 1, 'incomplete': 0}, casts)
+        calls = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0}
+        self.assertEqual(1, novacheck.settle(casts, calls, 0)['lost'])
+
+    def test_noteworthy_lines(self):
+        text = '\n'.join(
+            ['2026-12-06 02:50:25.443 8468 DEBUG x [-] quiet'] +
+            ['2026-12-06 02:50:25.443 8468 WARNING nova.servicegroup [-] '
+             'lost %d' % i for i in range(10)] +
+            [PREFIX + "Skipping image pre-cache "
+             "request to compute 'cpu2' because it is not up",
+             '2026-12-06 02:50:25.443 8468 ERROR x [-] ' + 'y' * 400])
+        lines = novacheck.noteworthy(text)
+        self.assertEqual(8, len(lines))
+        self.assertEqual('WARNING nova.servicegroup [-] lost 4', lines[0])
+        self.assertIn("compute 'cpu2' because it is not up", lines[-2])
+        self.assertTrue(lines[-1].startswith('ERROR x [-] yyy'))
+        self.assertEqual(300, len(lines[-1]))
+        self.assertEqual([], novacheck.noteworthy(
+            '2026-12-06 02:50:25.443 8468 INFO x [-] fine'))
+
     def test_settle_never_negative(self):
-        casts = {'sent': 2, 'handled': 2, 'errors': 0, 'incomplete': 0}
+        casts = {'sent': 2, 'handled': 2, 'errors': 0, 'skipped': 0,
+                 'incomplete': 0}
         calls = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0}
         self.assertEqual(0, novacheck.settle(casts, calls, 5)['lost'])
 
@@ -246,6 +275,26 @@ class ReportTest(base.TestCase):
         self.assertIn('pins check: Warning: newer than compute', text)
         self.assertIn('Stage 3 (x) did not finish: boom', text)
         self.assertTrue(text.splitlines()[-1].startswith('FAILED'))
+
+    def test_a_lost_message_is_explained(self):
+        casts = {'sent': 4, 'handled': 2, 'errors': 0, 'skipped': 2,
+                 'incomplete': 0}
+        log = {'conductor': ["INFO nova.conductor.manager [-] Skipping "
+                             "image pre-cache request to compute 'cpu2' "
+                             "because it is not up"]}
+        broken = stage(5, ok=False, casts=casts, log=log)
+        text = novacheck.format_table({'ok': False, 'stages': [broken]})
+        self.assertIn('  Pre-cache casts: 4 messages, 2 handled, 0 errors, '
+                      '2 to hosts the conductor found down, 0 casts not '
+                      'completed in time', text)
+        self.assertIn("  conductor log: INFO nova.conductor.manager [-] "
+                      "Skipping image pre-cache request to compute 'cpu2'",
+                      text)
+        # A stage that passed lists neither.
+        text = novacheck.format_table({'ok': True, 'stages': [
+            stage(1, casts=casts, log=log)]})
+        self.assertNotIn('Pre-cache casts', text)
+        self.assertNotIn('conductor log', text)
 
     def test_svg_of_the_report(self):
         report = {'ok': False, 'stages': [stage(1), stage(2, ok=False)],
