@@ -408,16 +408,18 @@ def _log_error(exc):
     return 'Cannot set up logging: %s' % _first_line(exc)
 
 
-def bound_database_operations(conf=CONF):
+def bound_database_operations(conf=CONF, statements=True):
     """Give every database operation of the command a deadline.
 
     ``[versioning]/database_operation_timeout``, as for the services
     (:mod:`nova_versioning.db.timeouts`): a database that accepts the
     connection and never answers ends the command with one line instead
-    of hanging it. Not for ``db sync``, whose migrations may rightly take
-    longer.
+    of hanging it.
+
+    :param statements: False bounds connecting only, for ``db sync``,
+        whose migrations may rightly take longer than any query.
     """
-    timeouts.install(conf)
+    timeouts.install(conf, statements=statements)
 
 
 def check_connection_url(conf=CONF):

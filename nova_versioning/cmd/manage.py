@@ -50,6 +50,13 @@ class DbCommands(object):
     @staticmethod
     def sync():
         version = CONF.category.version or 'head'
+        migration.check_revision(version)
+        # The database answers within [versioning]/database_operation_
+        # timeout before anything is written; then only connecting stays
+        # bounded, since a migration may rightly take longer than a query.
+        migration.schema_state()
+        common.bound_database_operations(statements=False)
+        migration.dispose()
         state = migration.db_sync(version)
         if state.kind == migration.NOVA:
             print('Nothing to do: %s.' % state.describe())
@@ -277,9 +284,7 @@ def run_parsed():
     objects.register_all()
     common.setup(PROG, one_shot=True)
     action = CONF.category.action
-    if (CONF.category.name, action) != ('db', 'sync'):
-        # A migration may rightly take longer than any one query.
-        common.bound_database_operations()
+    common.bound_database_operations()
     handler = getattr(CATEGORIES[CONF.category.name],
                       ACTIONS.get(action, action))
     return common.run(PROG, handler)

@@ -105,10 +105,13 @@ versioning_opts = [
                     'hanging: at startup a service exits with one line, on '
                     'a reload it keeps its last good pins, and '
                     'nova-versioning-status and nova-versioning-manage end '
-                    'with one line. Not applied to nova-versioning-manage '
-                    'db sync, whose migrations may rightly take longer. A '
-                    'value given in [database]/connection_parameters takes '
-                    'precedence. Read when a connection is opened.'),
+                    'with one line. nova-versioning-manage db sync reads '
+                    'the schema\'s state within it, then bounds only '
+                    'connecting (and, on PostgreSQL, a server gone away) '
+                    'while it migrates, since a migration may rightly take '
+                    'longer than any query. A value given in '
+                    '[database]/connection_parameters takes precedence. '
+                    'Read when a connection is opened.'),
     cfg.IntOpt('broker_connect_timeout',
                default=60,
                min=1,

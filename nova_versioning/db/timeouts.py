@@ -31,6 +31,13 @@ seconds (``T``), per driver:
 
 A value given in ``[database]/connection_parameters`` (the URL query)
 takes precedence over these.
+
+``nova-versioning-manage db sync`` reads the schema's state with every
+bound above, then installs ``install(conf, statements=False)`` for its
+migrations: connecting stays bounded (and, with PostgreSQL, the TCP
+keepalives and ``tcp_user_timeout`` that notice a server gone away), but
+neither reads nor statements are, since one migration may rightly take
+longer than any query.
 """
 
 import select
@@ -48,15 +55,21 @@ class DatabaseTimeouts(object):
     """The per-driver deadlines of one timeout, as connection parameters.
 
     :param timeout: seconds (``[versioning]/database_operation_timeout``).
+    :param statements: also bound every read, write and statement; False
+        bounds connecting alone (and, with PostgreSQL, a peer gone away).
     """
 
-    def __init__(self, timeout):
+    def __init__(self, timeout, statements=True):
         self.timeout = int(timeout)
+        self.statements = statements
 
     def parameters(self, driver):
         """Connection parameters of ``driver`` (a DBAPI module name)."""
         timeout = self.timeout
         if driver == 'pymysql':
+            if not self.statements:
+                return {'connect_timeout': min(timeout,
+                                               _MAX_CONNECT_TIMEOUT)}
             return {'connect_timeout': min(timeout, _MAX_CONNECT_TIMEOUT),
                     'read_timeout': timeout, 'write_timeout': timeout}
         if driver == 'psycopg2':
@@ -75,7 +88,7 @@ class DatabaseTimeouts(object):
         """Add the parameters of ``driver`` not already in ``cparams``."""
         for name, value in self.parameters(driver).items():
             cparams.setdefault(name, value)
-        if driver == 'psycopg2':
+        if driver == 'psycopg2' and self.statements:
             options = cparams.get('options') or ''
             if 'statement_timeout' not in options:
                 cparams['options'] = (
@@ -125,13 +138,16 @@ class _Installed(object):
     timeouts = None
 
 
-def install(conf):
+def install(conf, statements=True):
     """Bound every database operation of this process (see module doc).
 
     Called once a service has read its configuration; a later call
     replaces the timeout.
+
+    :param statements: False bounds connecting alone (``db sync``).
     """
-    timeouts = DatabaseTimeouts(conf.versioning.database_operation_timeout)
+    timeouts = DatabaseTimeouts(conf.versioning.database_operation_timeout,
+                                statements=statements)
     previous = _Installed.timeouts
     if previous is not None and sa.event.contains(
             sa.engine.Engine, 'do_connect', previous._on_connect):
@@ -143,7 +159,10 @@ def install(conf):
     except ImportError:
         pass
     else:
-        extensions.set_wait_callback(timeouts.psycopg2_wait)
+        # Without the callback libpq waits as it does by itself: connecting
+        # is bounded by connect_timeout, answers are not.
+        extensions.set_wait_callback(timeouts.psycopg2_wait
+                                     if statements else None)
     return timeouts
 
 

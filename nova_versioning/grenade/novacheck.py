@@ -96,11 +96,14 @@ def count_casts(requests, hosts):
     rejected ones are counted from the computes' logs, see
     :func:`settle`).
 
-    :returns: {'sent', 'handled', 'errors', 'skipped', 'incomplete'}:
-        skipped counts the hosts the conductor found down, incomplete the
-        casts whose completion was not logged in time.
+    :returns: {'sent', 'handled', 'errors', 'skipped', 'unanswered',
+        'incomplete'}: skipped counts the hosts the conductor found down;
+        unanswered, the hosts of a completed cast it names in none of its
+        counts (its call to them raised, a timeout or a refusal, which
+        Nova does not log); incomplete, the casts whose completion was not
+        logged in time.
     """
-    sent = handled = errors = skipped = incomplete = 0
+    sent = handled = errors = skipped = unanswered = incomplete = 0
     for entry in requests.values():
         sent += hosts
         if not entry['completed']:
@@ -109,15 +112,19 @@ def count_casts(requests, hosts):
         handled += entry['handled']
         errors += entry['error']
         skipped += entry['skipped']
+        unanswered += max(hosts - entry['handled'] - entry['error'] -
+                          entry['skipped'], 0)
     return {'sent': sent, 'handled': handled, 'errors': errors,
-            'skipped': skipped, 'incomplete': incomplete}
+            'skipped': skipped, 'unanswered': unanswered,
+            'incomplete': incomplete}
 
 
 # The date, time and pid that begin each line of a Nova log.
 PREFIX = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \d+ ')
 # What explains a lost or rejected message in a Nova service's log.
 NOTEWORTHY = re.compile(r' (ERROR|WARNING|CRITICAL) |Skipping image pre-cache '
-                        r'request|Traceback|MessagingTimeout')
+                        r'request|Seems service \S+ on host \S+ is down|'
+                        r'Traceback|MessagingTimeout')
 
 
 def noteworthy(text, limit=8):
@@ -336,10 +343,11 @@ def format_table(report):
         if casts and not stage.get('ok'):
             details.append(
                 '  Pre-cache casts: %d messages, %d handled, %d errors, %d '
-                'to hosts the conductor found down, %d casts not completed '
-                'in time' % (casts['sent'], casts['handled'],
-                             casts['errors'], casts.get('skipped', 0),
-                             casts['incomplete']))
+                'to hosts the conductor found down, %d whose call from the '
+                'conductor got no answer, %d casts not completed in time'
+                % (casts['sent'], casts['handled'], casts['errors'],
+                   casts.get('skipped', 0), casts.get('unanswered', 0),
+                   casts['incomplete']))
         if not stage.get('ok'):
             for name, lines in sorted((stage.get('log') or {}).items()):
                 for line in lines:

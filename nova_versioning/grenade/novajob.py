@@ -464,7 +464,8 @@ class NovaJob(object):
         totals_all = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0,
                       'errors': {}, 'api_cap': None, 'log': {},
                       'casts': dict.fromkeys(('sent', 'handled', 'errors',
-                                              'skipped', 'incomplete'), 0)}
+                                              'skipped', 'unanswered',
+                                              'incomplete'), 0)}
         upgraded = []
         for host in COMPUTES:
             prediction, check = self.predict(upgraded=upgraded + [host],

@@ -187,6 +187,11 @@ def adopt_legacy_revision(connection):
     return state.revision
 
 
+def dispose(engine=None):
+    """Close the pooled connections: the next one is opened anew."""
+    _get_engine(engine).dispose()
+
+
 def check_revision(version):
     """Raise InvalidRevision unless ``version`` names a known revision.
 

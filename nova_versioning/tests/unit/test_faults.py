@@ -66,6 +66,26 @@ class TestDatabaseTimeouts(base.TestCase):
                          t.apply('psycopg2', {
                              'options': '-c statement_timeout=5'})['options'])
 
+    def test_connecting_only(self):
+        # db sync: the connection is bounded, the migrations are not.
+        t = timeouts.DatabaseTimeouts(30, statements=False)
+        self.assertEqual({'connect_timeout': 10}, t.parameters('pymysql'))
+        self.assertEqual(
+            {'connect_timeout': 10, 'keepalives': 1, 'keepalives_idle': 10,
+             'keepalives_interval': 10, 'keepalives_count': 3,
+             'tcp_user_timeout': 30000},
+            t.apply('psycopg2', {}))
+        self.assertEqual({'timeout': 30}, t.parameters('pysqlite'))
+
+    def test_install_connecting_only_sets_no_wait_callback(self):
+        self.addCleanup(timeouts.uninstall)
+        timeouts.install(self.conf)
+        self.assertIsNotNone(extensions.get_wait_callback())
+        installed = timeouts.install(self.conf, statements=False)
+        self.assertFalse(installed.statements)
+        self.assertIsNone(extensions.get_wait_callback())
+        self.assertIs(installed, timeouts.installed())
+
     def test_install_applies_to_new_connections(self):
         self.flags(database_operation_timeout=17, group='versioning')
         self.addCleanup(timeouts.uninstall)

@@ -107,7 +107,8 @@ class NovaLogTest(base.TestCase):
         requests = novacheck.image_requests(CONDUCTOR_LOG, ['s1-0', 's1-1'])
         casts = novacheck.count_casts(requests, 2)
         self.assertEqual({'sent': 4, 'handled': 2, 'errors': 0,
-                          'skipped': 0, 'incomplete': 1}, casts)
+                          'skipped': 0, 'unanswered': 0, 'incomplete': 1},
+                         casts)
         calls = {'sent': 4, 'handled': 2, 'rejected': 1, 'lost': 1}
         self.assertEqual({'sent': 8, 'handled': 4, 'rejected': 1,
                           'lost': 3},
@@ -122,21 +123,38 @@ class NovaLogTest(base.TestCase):
         casts = novacheck.count_casts(
             novacheck.image_requests(text, ['s2-0']), 2)
         self.assertEqual({'sent': 2, 'handled': 1, 'errors': 0,
-                          'skipped': 1, 'incomplete': 0}, casts)
+                          'skipped': 1, 'unanswered': 0, 'incomplete': 0},
+                         casts)
         calls = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0}
         self.assertEqual(1, novacheck.settle(casts, calls, 0)['lost'])
+
+    def test_hosts_that_did_not_answer_are_counted(self):
+        # The conductor's call to a host raised (a timeout): its completed
+        # line names that host in none of its counts.
+        text = PREFIX + ('Image pre-cache operation for image(s) s2-0 '
+                         'completed in 20.01 seconds; 0 cached, 1 existing, '
+                         '0 errors, 0 unsupported, 0 skipped (down) hosts')
+        casts = novacheck.count_casts(
+            novacheck.image_requests(text, ['s2-0']), 2)
+        self.assertEqual(1, casts['unanswered'])
+        self.assertEqual(1, casts['handled'])
 
     def test_noteworthy_lines(self):
         text = '\n'.join(
             ['2026-12-06 02:50:25.443 8468 DEBUG x [-] quiet'] +
             ['2026-12-06 02:50:25.443 8468 WARNING nova.servicegroup [-] '
              'lost %d' % i for i in range(10)] +
-            [PREFIX + "Skipping image pre-cache "
+            ['2026-12-06 02:50:25.443 8468 DEBUG nova.servicegroup.drivers.'
+             'db [-] Seems service nova-compute on host cpu2 is down. Last '
+             'heartbeat was 2026-12-06 02:50:01. Elapsed time is 24.4',
+             PREFIX + "Skipping image pre-cache "
              "request to compute 'cpu2' because it is not up",
              '2026-12-06 02:50:25.443 8468 ERROR x [-] ' + 'y' * 400])
         lines = novacheck.noteworthy(text)
         self.assertEqual(8, len(lines))
-        self.assertEqual('WARNING nova.servicegroup [-] lost 4', lines[0])
+        self.assertEqual('WARNING nova.servicegroup [-] lost 5', lines[0])
+        self.assertIn('Seems service nova-compute on host cpu2 is down',
+                      lines[-3])
         self.assertIn("compute 'cpu2' because it is not up", lines[-2])
         self.assertTrue(lines[-1].startswith('ERROR x [-] yyy'))
         self.assertEqual(300, len(lines[-1]))
@@ -145,7 +163,7 @@ class NovaLogTest(base.TestCase):
 
     def test_settle_never_negative(self):
         casts = {'sent': 2, 'handled': 2, 'errors': 0, 'skipped': 0,
-                 'incomplete': 0}
+                 'unanswered': 0, 'incomplete': 0}
         calls = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0}
         self.assertEqual(0, novacheck.settle(casts, calls, 5)['lost'])
 
@@ -277,15 +295,16 @@ class ReportTest(base.TestCase):
         self.assertTrue(text.splitlines()[-1].startswith('FAILED'))
 
     def test_a_lost_message_is_explained(self):
-        casts = {'sent': 4, 'handled': 2, 'errors': 0, 'skipped': 2,
-                 'incomplete': 0}
+        casts = {'sent': 4, 'handled': 1, 'errors': 0, 'skipped': 2,
+                 'unanswered': 1, 'incomplete': 0}
         log = {'conductor': ["INFO nova.conductor.manager [-] Skipping "
                              "image pre-cache request to compute 'cpu2' "
                              "because it is not up"]}
         broken = stage(5, ok=False, casts=casts, log=log)
         text = novacheck.format_table({'ok': False, 'stages': [broken]})
-        self.assertIn('  Pre-cache casts: 4 messages, 2 handled, 0 errors, '
-                      '2 to hosts the conductor found down, 0 casts not '
+        self.assertIn('  Pre-cache casts: 4 messages, 1 handled, 0 errors, '
+                      '2 to hosts the conductor found down, 1 whose call '
+                      'from the conductor got no answer, 0 casts not '
                       'completed in time', text)
         self.assertIn("  conductor log: INFO nova.conductor.manager [-] "
                       "Skipping image pre-cache request to compute 'cpu2'",

@@ -21,6 +21,8 @@ PostgreSQL, against servers derived from the test database's own URL.
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import sqlalchemy as sa
 import sqlalchemy.engine.url as sa_url
@@ -48,7 +50,7 @@ def closed_port():
 
 
 # The commands bounded by [versioning]/database_operation_timeout (db sync
-# is not), with the exit code of a database they cannot use.
+# only while connecting), with the exit code of a database they cannot use.
 BOUNDED_COMMANDS = (
     (STATUS, ['pins'], 1),
     (STATUS, ['upgrade', 'check'], status.CHECK_ERROR),
@@ -84,6 +86,14 @@ class BlackHoleMixin(object):
                 'database at [database]/connection ' % script,
                 '[versioning]/database_operation_timeout')
             self.assertEqual('', out)
+        # db sync bounds connecting (its migrations are not bounded).
+        code, out, err = self._run(MANAGE, '--config-file', conf, 'db',
+                                   'sync')
+        self.assertOneLineError(
+            code, 1, err, '%s: error: Cannot use the database at '
+            '[database]/connection ' % MANAGE,
+            '[versioning]/database_operation_timeout')
+        self.assertEqual('', out)
 
 
 class CLIErrorTestsMixin(BlackHoleMixin, test_status.CLIMixin):
@@ -243,6 +253,48 @@ class CLIErrorTestsMixin(BlackHoleMixin, test_status.CLIMixin):
         self.assertEqual((0, [], ''), (code, json.loads(out), err))
         code, out, err = self._run(STATUS, '--config-file', conf, 'pins')
         self.assertEqual((0, ''), (code, err))
+
+    def test_db_sync_migrates_without_read_or_statement_deadline(self):
+        # The schema's state is read within the deadline; the migrations'
+        # connection is bounded while connecting only. What each
+        # connection was given is recorded by the command's own process.
+        record = os.path.join(self.tmp, 'connections.json')
+        script = (
+            'import json, sys\n'
+            'from nova_versioning import cmd\n'
+            'from nova_versioning.db import timeouts\n'
+            'seen = []\n'
+            'apply = timeouts.DatabaseTimeouts.apply\n'
+            'def recording(self, driver, cparams):\n'
+            '    given = apply(self, driver, cparams)\n'
+            '    seen.append(sorted(given))\n'
+            '    return given\n'
+            'timeouts.DatabaseTimeouts.apply = recording\n'
+            'try:\n'
+            '    code = cmd.manage_main()\n'
+            'finally:\n'
+            '    with open(%r, "w") as f:\n'
+            '        json.dump(seen, f)\n'
+            'sys.exit(code)\n' % record)
+        conf = self._db_conf(self._never_synced_url(),
+                             '[versioning]\ndatabase_operation_timeout = 1\n')
+        proc = subprocess.run(
+            [sys.executable, '-c', script, '--config-file', conf, 'db',
+             'sync'], capture_output=True, text=True, timeout=120,
+            cwd=self.tmp)
+        self.assertEqual((0, ''), (proc.returncode, proc.stderr))
+        with open(record) as f:
+            seen = json.load(f)
+        self.assertGreaterEqual(len(seen), 2, seen)
+        bounded = {'sqlite': 'timeout', 'mysql': 'read_timeout',
+                   'postgresql': 'options'}[self.BACKEND]
+        self.assertIn(bounded, seen[0])
+        if self.BACKEND != 'sqlite':
+            # SQLite's busy timeout is kept: it bounds a lock, not a
+            # statement.
+            self.assertNotIn(bounded, seen[-1])
+        self.assertIn('connect_timeout' if self.BACKEND != 'sqlite'
+                      else 'timeout', seen[-1])
 
     # -- upgrade check, end to end ------------------------------------
 
