@@ -37,6 +37,8 @@ COMPLETED = re.compile(
     r'in [\d.]+ seconds; (?P<cached>\d+) cached, (?P<existing>\d+) '
     r'existing, (?P<error>\d+) errors, (?P<unsupported>\d+) unsupported, '
     r'(?P<skipped>\d+) skipped')
+# What a compute logs when it takes a pre-cache call of the conductor.
+CACHING = re.compile(r'Caching \d+ image\(s\) by request')
 # What a compute's RPC server logs for a message it cannot dispatch.
 REJECTED = re.compile(r'UnsupportedVersion|Endpoint does not support RPC '
                       r'version')
@@ -125,6 +127,11 @@ PREFIX = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \d+ ')
 NOTEWORTHY = re.compile(r' (ERROR|WARNING|CRITICAL) |Skipping image pre-cache '
                         r'request|Seems service \S+ on host \S+ is down|'
                         r'Traceback|MessagingTimeout')
+
+
+def cache_requests(text):
+    """How many pre-cache calls a compute's log says it took."""
+    return len(CACHING.findall(text))
 
 
 def noteworthy(text, limit=8):
@@ -348,6 +355,11 @@ def format_table(report):
                 % (casts['sent'], casts['handled'], casts['errors'],
                    casts.get('skipped', 0), casts.get('unanswered', 0),
                    casts['incomplete']))
+            taken = casts.get('taken')
+            if taken:
+                details.append('  Pre-cache calls the computes logged taking: '
+                               '%s' % ', '.join('%s %d' % item for item in
+                                                sorted(taken.items())))
         if not stage.get('ok'):
             for name, lines in sorted((stage.get('log') or {}).items()):
                 for line in lines:

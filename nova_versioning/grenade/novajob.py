@@ -314,6 +314,9 @@ class NovaJob(object):
                 lines = novacheck.noteworthy(self._since(name))
                 if lines:
                     totals['log'][name] = lines
+            # A call the conductor got no answer to: did it reach the host?
+            casts['taken'] = {host: novacheck.cache_requests(
+                self._since(host)) for host in COMPUTES}
         return totals
 
     # -- stages -----------------------------------------------------------
@@ -488,7 +491,12 @@ class NovaJob(object):
                 totals_all['errors'][name] = (
                     totals_all['errors'].get(name, 0) + count)
             for key, count in totals['casts'].items():
-                totals_all['casts'][key] += count
+                if key == 'taken':
+                    taken = totals_all['casts'].setdefault('taken', {})
+                    for host, number in count.items():
+                        taken[host] = taken.get(host, 0) + number
+                else:
+                    totals_all['casts'][key] += count
             for name, lines in totals['log'].items():
                 totals_all['log'].setdefault(name, []).extend(lines)
             totals_all['api_cap'] = totals['api_cap']

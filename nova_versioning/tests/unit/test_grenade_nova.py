@@ -139,6 +139,14 @@ class NovaLogTest(base.TestCase):
         self.assertEqual(1, casts['unanswered'])
         self.assertEqual(1, casts['handled'])
 
+    def test_cache_requests(self):
+        text = '\n'.join([
+            PREFIX + 'Caching 1 image(s) by request',
+            PREFIX + 'Caching 2 image(s) by request',
+            PREFIX + 'Virt driver does not support image pre-caching'])
+        self.assertEqual(2, novacheck.cache_requests(text))
+        self.assertEqual(0, novacheck.cache_requests(''))
+
     def test_noteworthy_lines(self):
         text = '\n'.join(
             ['2026-12-06 02:50:25.443 8468 DEBUG x [-] quiet'] +
@@ -300,12 +308,15 @@ class ReportTest(base.TestCase):
         log = {'conductor': ["INFO nova.conductor.manager [-] Skipping "
                              "image pre-cache request to compute 'cpu2' "
                              "because it is not up"]}
-        broken = stage(5, ok=False, casts=casts, log=log)
+        broken = stage(5, ok=False, casts=dict(casts, taken={
+            'cpu1': 2, 'cpu2': 1}), log=log)
         text = novacheck.format_table({'ok': False, 'stages': [broken]})
         self.assertIn('  Pre-cache casts: 4 messages, 1 handled, 0 errors, '
                       '2 to hosts the conductor found down, 1 whose call '
                       'from the conductor got no answer, 0 casts not '
                       'completed in time', text)
+        self.assertIn('  Pre-cache calls the computes logged taking: cpu1 '
+                      '2, cpu2 1', text)
         self.assertIn("  conductor log: INFO nova.conductor.manager [-] "
                       "Skipping image pre-cache request to compute 'cpu2'",
                       text)
