@@ -302,7 +302,14 @@ class Deployment(object):
                 # Nova 33's computes otherwise wait up to 180 s for work in
                 # progress when stopped.
                 'graceful_shutdown_timeout': '5',
-                'service_down_time': '20',
+                # Nova's own default. A compute upgraded in stage 3 reports
+                # first 5 s after it starts, and a report sent while the
+                # conductor's worker is respawned (stage 4) may never be
+                # answered: 10 s more (Nova logs "Lost connection to
+                # nova-conductor for reporting service status" and expects
+                # it while a conductor restarts). With 20 s such a compute
+                # looked down for a moment, and the conductor skipped it.
+                'service_down_time': '60',
             },
             'oslo_concurrency': {'lock_path': self.path('locks')},
             'oslo_messaging_notifications': {'driver': 'noop'},
