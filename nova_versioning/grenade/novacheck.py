@@ -298,6 +298,38 @@ def compare_verdicts(ours, nova):
     return []
 
 
+# -- a broken run ------------------------------------------------------------
+
+def broken_run_problems(report):
+    """Why a broken run did not fail as it must; [] when it did.
+
+    A run with ``--break overpinned`` (or ``unpinned``) must run every
+    stage to its end and fail on the messages: in stage 2 (the new control
+    plane, old computes) calls an old compute cannot take are lost
+    (``MessagingTimeout``) or rejected; and the project's "RPC version
+    pins" check must have warned before it happened.
+    """
+    problems = []
+    if report.get('ok'):
+        problems.append('the job passed')
+    error = report.get('error')
+    if error:
+        problems.append('stage %s (%s) did not finish: %s'
+                        % (error['stage'], error['name'], error['error']))
+    stages = {stage['stage']: stage for stage in report.get('stages', ())}
+    stage = stages.get(2)
+    if stage is None:
+        problems.append('no stage 2 in the report')
+        return problems
+    if not (stage.get('lost') or stage.get('rejected')):
+        problems.append('stage 2 lost and rejected nothing')
+    check = stage.get('upgrade_check') or {}
+    if check.get('pins') != 'Warning':
+        problems.append('the project\'s RPC version pins check said %s in '
+                        'stage 2, not Warning' % check.get('pins'))
+    return problems
+
+
 # -- the table ---------------------------------------------------------------
 
 COLUMNS = ('Stage', 'What', 'Control', 'Computes', 'Predicted cap',

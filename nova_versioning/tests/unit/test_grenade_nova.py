@@ -326,6 +326,29 @@ class ReportTest(base.TestCase):
         self.assertNotIn('Pre-cache casts', text)
         self.assertNotIn('conductor log', text)
 
+    def test_broken_run_failed_as_it_must(self):
+        lost = stage(2, ok=False, lost=4, upgrade_check={
+            'ours': 'Success', 'nova': 'Success', 'pins': 'Warning'})
+        report = {'ok': False, 'error': None, 'stages': [stage(1), lost]}
+        self.assertEqual([], novacheck.broken_run_problems(report))
+
+    def test_broken_run_that_did_not_fail(self):
+        report = {'ok': True, 'error': None, 'stages': [stage(1), stage(2)]}
+        self.assertEqual(
+            ['the job passed', 'stage 2 lost and rejected nothing',
+             "the project's RPC version pins check said Success in stage "
+             "2, not Warning"],
+            novacheck.broken_run_problems(report))
+
+    def test_broken_run_that_failed_otherwise(self):
+        report = {'ok': False, 'stages': [stage(1)], 'error': {
+            'stage': 2, 'name': 'control plane upgraded',
+            'error': 'RuntimeError: boom'}}
+        self.assertEqual(
+            ['stage 2 (control plane upgraded) did not finish: '
+             'RuntimeError: boom', 'no stage 2 in the report'],
+            novacheck.broken_run_problems(report))
+
     def test_svg_of_the_report(self):
         report = {'ok': False, 'stages': [stage(1), stage(2, ok=False)],
                   'releases': {'old': 'a', 'new': 'b'}}
