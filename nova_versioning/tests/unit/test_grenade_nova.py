@@ -168,6 +168,13 @@ class NovaLogTest(base.TestCase):
         self.assertEqual(300, len(lines[-1]))
         self.assertEqual([], novacheck.noteworthy(
             '2026-12-06 02:50:25.443 8468 INFO x [-] fine'))
+        # What Nova warns of at every burst of the job explains nothing.
+        self.assertEqual([], novacheck.noteworthy('\n'.join([
+            PREFIX.replace('INFO', 'WARNING') + 'Virt driver does not '
+            'support image pre-caching; ignoring request',
+            PREFIX.replace('INFO', 'WARNING') + 'The ForkProcess-1.'
+            'cache_images pool does not have free threads so the task '
+            'will be queued.'])))
 
     def test_settle_never_negative(self):
         casts = {'sent': 2, 'handled': 2, 'errors': 0, 'skipped': 0,
