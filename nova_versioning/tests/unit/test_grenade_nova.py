@@ -116,12 +116,18 @@ class NovaLogTest(base.TestCase):
         # The computes' logs may know of more rejections than the caller.
         self.assertEqual(3, novacheck.settle(casts, calls, 3)['rejected'])
 
-    def test_hosts_found_down_are_counted(self):
-        text = PREFIX + ('Image pre-cache operation for image(s) s2-0 '
-                         'completed in 0.01 seconds; 0 cached, 0 existing, 0 '
-                         'errors, 1 unsupported, 1 skipped (down) hosts')
-        casts = novacheck.count_casts(
+    @staticmethod
+    def _one_cast(existing, unsupported, skipped):
+        """count_casts of one cast to two hosts, from its completed line."""
+        text = PREFIX + (
+            'Image pre-cache operation for image(s) s2-0 completed in 0.01 '
+            'seconds; 0 cached, %d existing, 0 errors, %d unsupported, %d '
+            'skipped (down) hosts' % (existing, unsupported, skipped))
+        return novacheck.count_casts(
             novacheck.image_requests(text, ['s2-0']), 2)
+
+    def test_hosts_found_down_are_counted(self):
+        casts = self._one_cast(existing=0, unsupported=1, skipped=1)
         self.assertEqual({'sent': 2, 'handled': 1, 'errors': 0,
                           'skipped': 1, 'unanswered': 0, 'incomplete': 0},
                          casts)
@@ -131,11 +137,7 @@ class NovaLogTest(base.TestCase):
     def test_hosts_that_did_not_answer_are_counted(self):
         # The conductor's call to a host raised (a timeout): its completed
         # line names that host in none of its counts.
-        text = PREFIX + ('Image pre-cache operation for image(s) s2-0 '
-                         'completed in 20.01 seconds; 0 cached, 1 existing, '
-                         '0 errors, 0 unsupported, 0 skipped (down) hosts')
-        casts = novacheck.count_casts(
-            novacheck.image_requests(text, ['s2-0']), 2)
+        casts = self._one_cast(existing=1, unsupported=0, skipped=0)
         self.assertEqual(1, casts['unanswered'])
         self.assertEqual(1, casts['handled'])
 
