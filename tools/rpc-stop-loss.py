@@ -92,6 +92,8 @@ def measure(url, restarts, callers, timeout, interval):
     counts = collections.Counter()
     lock = threading.Lock()
     done = threading.Event()
+    # Set once the last restart's new server is up.
+    last_started = threading.Event()
 
     def call():
         n = 0
@@ -104,6 +106,8 @@ def measure(url, restarts, callers, timeout, interval):
                 outcome = 'unanswered'
             with lock:
                 counts[outcome] += 1
+                if outcome == 'answered' and last_started.is_set():
+                    counts['answered_after_last_restart'] += 1
 
     proc = _start(url)
     threads = [threading.Thread(target=call) for _ in range(callers)]
@@ -115,10 +119,14 @@ def measure(url, restarts, callers, timeout, interval):
             proc.terminate()
             proc.wait(timeout=60)
             proc = _start(url)
-        # Long enough for every call still waiting to end either way.
-        time.sleep(max(interval, timeout + 1))
+        last_started.set()
+        # A caller whose call the last restart lost waits for its timeout:
+        # then it calls the new server too.
+        time.sleep(max(interval, timeout + 1) if restarts else interval)
     finally:
         done.set()
+        # Each caller ends its last call either way (answered, or after
+        # the timeout) before it is joined.
         for thread in threads:
             thread.join()
         proc.terminate()
@@ -126,6 +134,8 @@ def measure(url, restarts, callers, timeout, interval):
         transport.cleanup()
     return {'restarts': restarts, 'callers': callers, 'timeout': timeout,
             'answered': counts['answered'],
+            'answered_after_last_restart':
+                counts['answered_after_last_restart'],
             'unanswered': counts['unanswered']}
 
 
