@@ -35,7 +35,7 @@ import time
 TOPIC = 'rpc_stop_loss'
 
 
-def _conf(url):
+def _transport(url):
     from oslo_config import cfg
     import oslo_messaging as messaging
     from oslo_messaging import conffixture
@@ -58,7 +58,7 @@ def serve(url):
         def ping(self, ctxt, n):
             return n
 
-    transport = _conf(url)
+    transport = _transport(url)
     server = messaging.get_rpc_server(
         transport, messaging.Target(topic=TOPIC, server='server'),
         [Endpoint()], executor='threading')
@@ -85,7 +85,7 @@ def _start(url):
 def measure(url, restarts, callers, timeout, interval):
     import oslo_messaging as messaging
 
-    transport = _conf(url)
+    transport = _transport(url)
     client = messaging.get_rpc_client(
         transport, messaging.Target(topic=TOPIC, version='1.0'),
         timeout=timeout)

@@ -67,11 +67,10 @@ class DatabaseTimeouts(object):
         """Connection parameters of ``driver`` (a DBAPI module name)."""
         timeout = self.timeout
         if driver == 'pymysql':
-            if not self.statements:
-                return {'connect_timeout': min(timeout,
-                                               _MAX_CONNECT_TIMEOUT)}
-            return {'connect_timeout': min(timeout, _MAX_CONNECT_TIMEOUT),
-                    'read_timeout': timeout, 'write_timeout': timeout}
+            params = {'connect_timeout': min(timeout, _MAX_CONNECT_TIMEOUT)}
+            if self.statements:
+                params.update(read_timeout=timeout, write_timeout=timeout)
+            return params
         if driver == 'psycopg2':
             # libpq takes at least 2 s for connect_timeout.
             idle = max(1, min(timeout // 3, 30))

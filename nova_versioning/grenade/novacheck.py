@@ -383,8 +383,10 @@ def format_table(report):
             details.append('  Nova refused: %s' % stage['refusal'])
         for problem in stage.get('problems') or ():
             details.append('  PROBLEM: %s' % problem)
+        if stage.get('ok'):
+            continue
         casts = stage.get('casts')
-        if casts and not stage.get('ok'):
+        if casts:
             details.append(
                 '  Pre-cache casts: %d messages, %d handled, %d errors, %d '
                 'to hosts the conductor found down, %d whose call from the '
@@ -397,10 +399,9 @@ def format_table(report):
                 details.append('  Pre-cache calls the computes logged taking: '
                                '%s' % ', '.join('%s %d' % item for item in
                                                 sorted(taken.items())))
-        if not stage.get('ok'):
-            for name, lines in sorted((stage.get('log') or {}).items()):
-                for line in lines:
-                    details.append('  %s log: %s' % (name, line))
+        for name, lines in sorted((stage.get('log') or {}).items()):
+            for line in lines:
+                details.append('  %s log: %s' % (name, line))
     error = report.get('error')
     if error:
         details.append('Stage %s (%s) did not finish: %s'

@@ -76,6 +76,15 @@ def venv_root():
                         'nova-versioning', 'nova-venvs')
 
 
+def _add_counts(into, counts):
+    """Add ``counts`` (numbers, or dicts of them) into ``into``, by key."""
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            _add_counts(into.setdefault(key, {}), value)
+        else:
+            into[key] = into.get(key, 0) + value
+
+
 class ApiClient(object):
     """nova_client.py in a Nova virtualenv: the job's nova-api."""
 
@@ -300,8 +309,9 @@ class NovaJob(object):
                 break
             time.sleep(0.2)
         casts = novacheck.count_casts(requests, len(COMPUTES))
-        rejected = sum(novacheck.rejections(self._since(host))
-                       for host in COMPUTES)
+        # Each compute's log of the burst, read once.
+        logs = {host: self._since(host) for host in COMPUTES}
+        rejected = sum(novacheck.rejections(text) for text in logs.values())
         totals = novacheck.settle(casts, answer['calls'], rejected)
         totals['errors'] = answer['calls']['errors']
         totals['api_cap'] = answer['cap']
@@ -310,13 +320,14 @@ class NovaJob(object):
         if totals['lost'] or totals['rejected']:
             # What the services logged meanwhile: the report (and CI's
             # output) then says why, even once the logs are gone.
+            logs['conductor'] = self._since('conductor')
             for name in ('conductor',) + COMPUTES:
-                lines = novacheck.noteworthy(self._since(name))
+                lines = novacheck.noteworthy(logs[name])
                 if lines:
                     totals['log'][name] = lines
             # A call the conductor got no answer to: did it reach the host?
-            casts['taken'] = {host: novacheck.cache_requests(
-                self._since(host)) for host in COMPUTES}
+            casts['taken'] = {host: novacheck.cache_requests(logs[host])
+                              for host in COMPUTES}
         return totals
 
     # -- stages -----------------------------------------------------------
@@ -465,10 +476,7 @@ class NovaJob(object):
         first = None
         expected = None
         totals_all = {'sent': 0, 'handled': 0, 'rejected': 0, 'lost': 0,
-                      'errors': {}, 'api_cap': None, 'log': {},
-                      'casts': dict.fromkeys(('sent', 'handled', 'errors',
-                                              'skipped', 'unanswered',
-                                              'incomplete'), 0)}
+                      'errors': {}, 'api_cap': None, 'log': {}, 'casts': {}}
         upgraded = []
         for host in COMPUTES:
             prediction, check = self.predict(upgraded=upgraded + [host],
@@ -487,16 +495,8 @@ class NovaJob(object):
             totals = self.burst()
             for key in ('sent', 'handled', 'rejected', 'lost'):
                 totals_all[key] += totals[key]
-            for name, count in totals['errors'].items():
-                totals_all['errors'][name] = (
-                    totals_all['errors'].get(name, 0) + count)
-            for key, count in totals['casts'].items():
-                if key == 'taken':
-                    taken = totals_all['casts'].setdefault('taken', {})
-                    for host, number in count.items():
-                        taken[host] = taken.get(host, 0) + number
-                else:
-                    totals_all['casts'][key] += count
+            _add_counts(totals_all['errors'], totals['errors'])
+            _add_counts(totals_all['casts'], totals['casts'])
             for name, lines in totals['log'].items():
                 totals_all['log'].setdefault(name, []).extend(lines)
             totals_all['api_cap'] = totals['api_cap']

@@ -335,6 +335,14 @@ class ReportTest(base.TestCase):
         self.assertNotIn('Pre-cache casts', text)
         self.assertNotIn('conductor log', text)
 
+    def test_stage_totals_add_up_by_key(self):
+        into = {}
+        novajob._add_counts(into, {'sent': 4, 'taken': {'cpu1': 2}})
+        novajob._add_counts(into, {'sent': 4, 'skipped': 1,
+                                   'taken': {'cpu1': 1, 'cpu2': 2}})
+        self.assertEqual({'sent': 8, 'skipped': 1,
+                          'taken': {'cpu1': 3, 'cpu2': 2}}, into)
+
     def test_broken_run_failed_as_it_must(self):
         lost = stage(2, ok=False, lost=4, upgrade_check={
             'ours': 'Success', 'nova': 'Success', 'pins': 'Warning'})
